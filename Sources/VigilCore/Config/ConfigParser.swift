@@ -1,0 +1,187 @@
+/// Reads a `ConfigNode` document into a `VigilConfig`, collecting every problem with its
+/// line and column (`vigil check-config` prints them all).
+public enum ConfigParser {
+    /// Parses and validates; throws `ConfigError` listing every issue.
+    public static func parse(_ root: ConfigNode?) throws(ConfigError) -> VigilConfig {
+        var reader = ConfigReader()
+        var config = VigilConfig()
+        if let root, !root.isNull {
+            read(root, into: &config, &reader)
+            validateReferences(root, config, &reader)
+        }
+        if !reader.issues.isEmpty {
+            throw ConfigError(issues: reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
+        }
+        return config
+    }
+
+    static let topKeys = ["server", "storage", "auth", "windows", "evaluation_interval", "models", "alerts", "notifiers"]
+
+    private static func read(_ root: ConfigNode, into config: inout VigilConfig, _ r: inout ConfigReader) {
+        for (key, node) in r.mapping(root, "config", allowed: topKeys) {
+            switch key {
+            case "server": readServer(node, &config.server, &r)
+            case "storage": readStorage(node, &config.storage, &r)
+            case "auth": readAuth(node, &config.auth, &r)
+            case "windows": readWindows(node, &config, &r)
+            case "evaluation_interval":
+                if let v = r.interval(node, key) { config.evaluationInterval = v }
+            case "models":
+                for (name, modelNode) in r.mapping(node, "models") {
+                    if !ModelName.isValid(name) {
+                        r.fail(modelNode, "models: '\(name)' is not a valid model name ([A-Za-z0-9_.-]{1,64})")
+                    }
+                    config.models[name] = ModelConfigParser.read(modelNode, "models.\(name)", &r)
+                }
+            case "alerts":
+                config.alerts = r.sequence(node, "alerts").enumerated().compactMap { index, item in
+                    AlertRuleParser.read(item, "alerts[\(index)]", &r)
+                }
+            case "notifiers":
+                for (name, notifierNode) in r.mapping(node, "notifiers") {
+                    if let notifier = readNotifier(notifierNode, "notifiers.\(name)", &r) {
+                        config.notifiers[name] = notifier
+                    }
+                }
+            default: break
+            }
+        }
+    }
+
+    private static func readServer(_ node: ConfigNode, _ server: inout ServerConfig, _ r: inout ConfigReader) {
+        for (key, value) in r.mapping(node, "server", allowed: ["host", "port", "max_body_bytes"]) {
+            switch key {
+            case "host": if let v = r.string(value, "server.host") { server.host = v }
+            case "port": if let v = r.int(value, "server.port", in: 0...65535) { server.port = v }
+            default:
+                if let v = r.int(value, "server.max_body_bytes", in: 1024...(1 << 30)) { server.maxBodyBytes = v }
+            }
+        }
+    }
+
+    private static func readStorage(_ node: ConfigNode, _ storage: inout StorageConfig, _ r: inout ConfigReader) {
+        for (key, value) in r.mapping(node, "storage", allowed: ["sqlite", "retention", "synchronous"]) {
+            switch key {
+            case "sqlite": if let v = r.string(value, "storage.sqlite") { storage.sqlite = v }
+            case "synchronous":
+                if let v = r.oneOf(value, "storage.synchronous", StorageConfig.Synchronous.self) {
+                    storage.synchronous = v
+                }
+            default:
+                for (rk, rv) in r.mapping(value, "storage.retention", allowed: ["events", "aggregates"]) {
+                    guard let v = r.interval(rv, "storage.retention.\(rk)") else { continue }
+                    if rk == "events" { storage.eventRetention = v } else { storage.aggregateRetention = v }
+                }
+            }
+        }
+    }
+
+    private static func readAuth(_ node: ConfigNode, _ auth: inout AuthConfig, _ r: inout ConfigReader) {
+        for (_, tokensNode) in r.mapping(node, "auth", allowed: ["tokens"]) {
+            for (index, item) in r.sequence(tokensNode, "auth.tokens").enumerated() {
+                let path = "auth.tokens[\(index)]"
+                var name: String?
+                var env: String?
+                var scopes = Set<Scope>()
+                for (key, value) in r.mapping(item, path, allowed: ["name", "env", "scopes"]) {
+                    switch key {
+                    case "name": name = r.string(value, "\(path).name")
+                    case "env":
+                        env = r.string(value, "\(path).env")
+                        if let e = env, !EnvName.isValid(e) {
+                            r.fail(value, "\(path).env must name an environment variable ([A-Za-z_][A-Za-z0-9_]*)")
+                        }
+                    default:
+                        for scopeNode in r.sequence(value, "\(path).scopes") {
+                            if let s = r.oneOf(scopeNode, "\(path).scopes", Scope.self) { scopes.insert(s) }
+                        }
+                    }
+                }
+                guard let name, let env else {
+                    r.fail(item, "\(path) needs name and env")
+                    continue
+                }
+                if scopes.isEmpty { r.fail(item, "\(path) needs at least one scope (ingest, read)") }
+                if auth.tokens.contains(where: { $0.name == name }) { r.fail(item, "\(path): duplicate token name '\(name)'") }
+                auth.tokens.append(TokenConfig(name: name, env: env, scopes: scopes))
+            }
+        }
+    }
+
+    private static func readWindows(_ node: ConfigNode, _ config: inout VigilConfig, _ r: inout ConfigReader) {
+        var windows: [Interval] = []
+        for (index, item) in r.sequence(node, "windows").enumerated() {
+            guard let w = r.interval(item, "windows[\(index)]") else { continue }
+            if windows.contains(where: { $0.millis == w.millis }) {
+                r.fail(item, "windows: '\(w.text)' is listed twice")
+            } else {
+                windows.append(w)
+            }
+        }
+        if windows.isEmpty { r.fail(node, "windows must list at least one window") } else { config.windows = windows }
+    }
+
+    private static func readNotifier(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> NotifierConfig? {
+        let pairs = r.mapping(node, path, allowed: ["type", "url", "secret_env", "send_resolved", "repeat_interval"])
+        let fields = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+        guard let typeNode = fields["type"], let urlNode = fields["url"] else {
+            r.fail(node, "\(path) needs type and url")
+            return nil
+        }
+        guard let type = r.oneOf(typeNode, "\(path).type", NotifierType.self), let url = r.string(urlNode, "\(path).url")
+        else { return nil }
+        if !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            r.fail(urlNode, "\(path).url must be an http:// or https:// URL")
+        }
+        var notifier = NotifierConfig(type: type, url: url)
+        if let n = fields["secret_env"] {
+            notifier.secretEnv = r.string(n, "\(path).secret_env")
+            if let e = notifier.secretEnv, !EnvName.isValid(e) {
+                r.fail(n, "\(path).secret_env must name an environment variable")
+            }
+        }
+        if let n = fields["send_resolved"], let v = r.bool(n, "\(path).send_resolved") { notifier.sendResolved = v }
+        if let n = fields["repeat_interval"], let v = r.interval(n, "\(path).repeat_interval") {
+            notifier.repeatInterval = v
+        }
+        return notifier
+    }
+
+    /// Cross-references: alert windows must be configured windows, notify names must exist.
+    private static func validateReferences(_ root: ConfigNode, _ config: VigilConfig, _ r: inout ConfigReader) {
+        guard case .mapping(let pairs) = root.kind,
+            let alertsNode = pairs.first(where: { if case .scalar("alerts", _) = $0.key.kind { true } else { false } })?.value,
+            case .sequence(let items) = alertsNode.kind
+        else { return }
+        let windowTexts = config.windows.map(\.text)
+        for (rule, item) in zip(config.alerts, items) {
+            if !config.windows.contains(where: { $0.millis == rule.window.millis }) {
+                r.fail(item, "alert '\(rule.name)': window \(rule.window.text) is not a configured window (\(windowTexts.joined(separator: ", ")))")
+            }
+            for name in rule.notify where config.notifiers[name] == nil {
+                r.fail(item, "alert '\(rule.name)': notifier '\(name)' is not defined under notifiers")
+            }
+            if rule.model != "*", !ModelName.isValid(rule.model) {
+                r.fail(item, "alert '\(rule.name)': model must be \"*\" or a valid model name")
+            }
+        }
+    }
+}
+
+/// Model names: `[A-Za-z0-9_.-]{1,64}` (DESIGN §1).
+public enum ModelName {
+    public static func isValid(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        return (1...64).contains(utf8.count)
+            && utf8.allSatisfy { b in
+                (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 || b == 46 || b == 45
+            }
+    }
+}
+
+enum EnvName {
+    static func isValid(_ name: String) -> Bool {
+        guard let first = name.utf8.first, !(first >= 48 && first <= 57) else { return false }
+        return name.utf8.allSatisfy { b in (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 }
+    }
+}

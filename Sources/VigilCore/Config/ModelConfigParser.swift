@@ -1,0 +1,138 @@
+/// Reads one `models.<name>` block.
+enum ModelConfigParser {
+    static let keys = ["task", "positive_class", "features", "ranges", "segments", "reference", "label_ttl", "drift"]
+
+    static func read(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> ModelConfig {
+        var model = ModelConfig()
+        for (key, value) in r.mapping(node, path, allowed: keys) {
+            let p = "\(path).\(key)"
+            switch key {
+            case "task": model.task = r.oneOf(value, p, ModelTask.self)
+            case "positive_class": model.positiveClass = r.string(value, p)
+            case "features":
+                for (name, typeNode) in r.mapping(value, p) {
+                    if let t = r.oneOf(typeNode, "\(p).\(name)", FeatureType.self) { model.features[name] = t }
+                }
+            case "ranges": readRanges(value, p, &model, &r)
+            case "segments":
+                for (index, item) in r.sequence(value, p).enumerated() {
+                    let names = r.strings(item, "\(p)[\(index)]")
+                    if names.isEmpty { r.fail(item, "\(p)[\(index)] must name a segment attribute") }
+                    if Set(names).count != names.count { r.fail(item, "\(p)[\(index)] repeats an attribute") }
+                    if model.segments.contains(names) { r.fail(item, "\(p)[\(index)] is listed twice") }
+                    if !names.isEmpty { model.segments.append(names) }
+                }
+            case "reference":
+                for (rk, rv) in r.mapping(value, p, allowed: ["first"]) where rk == "first" {
+                    if let v = r.int(rv, "\(p).first", in: 1...10_000_000) { model.referenceFirst = v }
+                }
+            case "label_ttl": if let v = r.interval(value, p) { model.labelTTL = v }
+            default: readDrift(value, p, &model, &r)
+            }
+        }
+        if model.positiveClass != nil, let task = model.task, task != .binary {
+            r.fail(node, "\(path): positive_class applies only to task: binary")
+        }
+        for (feature, type) in model.features where type == .categorical && model.ranges[feature] != nil {
+            r.fail(node, "\(path): ranges.\(feature) is given for a categorical feature")
+        }
+        return model
+    }
+
+    private static func readRanges(_ node: ConfigNode, _ path: String, _ model: inout ModelConfig, _ r: inout ConfigReader) {
+        for (name, rangeNode) in r.mapping(node, path) {
+            let bounds = r.sequence(rangeNode, "\(path).\(name)")
+            guard bounds.count == 2 else {
+                r.fail(rangeNode, "\(path).\(name) must be [min, max]")
+                continue
+            }
+            guard let low = r.double(bounds[0], "\(path).\(name)[0]"), let high = r.double(bounds[1], "\(path).\(name)[1]")
+            else { continue }
+            guard low <= high else {
+                r.fail(rangeNode, "\(path).\(name): min \(low) is greater than max \(high)")
+                continue
+            }
+            model.ranges[name] = low...high
+        }
+    }
+
+    private static func readDrift(_ node: ConfigNode, _ path: String, _ model: inout ModelConfig, _ r: inout ConfigReader) {
+        for (key, value) in r.mapping(node, path, allowed: ["alpha", "psi", "js_distance"]) {
+            guard let v = r.double(value, "\(path).\(key)") else { continue }
+            switch key {
+            case "alpha":
+                if v <= 0 || v >= 1 { r.fail(value, "\(path).alpha must be between 0 and 1") } else { model.driftAlpha = v }
+            case "psi":
+                if v < 0 { r.fail(value, "\(path).psi must not be negative") } else { model.driftPSI = v }
+            default:
+                if v < 0 || v > 1 { r.fail(value, "\(path).js_distance must be between 0 and 1") } else { model.driftJS = v }
+            }
+        }
+    }
+}
+
+/// Reads one entry of `alerts`.
+enum AlertRuleParser {
+    static let keys = ["name", "model", "metric", "op", "threshold", "window", "for", "min_samples", "severity",
+                       "notify", "feature", "class", "segment", "group", "stat", "labels", "summary", "description"]
+    static let selectorKeys: Set<String> = ["feature", "class", "segment", "group", "stat"]
+
+    static func read(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> AlertRuleConfig? {
+        let fields = Dictionary(r.mapping(node, path, allowed: keys), uniquingKeysWith: { a, _ in a })
+        let required = ["name", "metric", "op", "threshold", "window"]
+        let missing = required.filter { fields[$0] == nil }
+        guard missing.isEmpty else {
+            r.fail(node, "\(path) needs \(missing.joined(separator: ", "))")
+            return nil
+        }
+        guard let name = r.string(fields["name"]!, "\(path).name"),
+            let metric = r.string(fields["metric"]!, "\(path).metric"),
+            let op = r.oneOf(fields["op"]!, "\(path).op", ComparisonOp.self),
+            let threshold = r.double(fields["threshold"]!, "\(path).threshold"),
+            let window = r.interval(fields["window"]!, "\(path).window")
+        else { return nil }
+        if !AlertMetric.known.contains(metric) {
+            r.fail(fields["metric"]!, "\(path).metric: unknown metric '\(metric)' (use a DESIGN §6 family without the vigil_ prefix)")
+        }
+        var rule = AlertRuleConfig(name: name, metric: metric, op: op, threshold: threshold, window: window)
+        for (key, value) in fields {
+            let p = "\(path).\(key)"
+            switch key {
+            case "model": if let v = r.string(value, p) { rule.model = v }
+            case "for":
+                // `for: 0s` is allowed and means firing on the first true evaluation.
+                if let text = r.string(value, p) {
+                    if text == "0s" || text == "0" { rule.forDuration = Interval(millis: 0, text: "0s") }
+                    else if let v = Interval.parse(text) { rule.forDuration = v }
+                    else { r.fail(value, "\(p) must be a duration such as 10m") }
+                }
+            case "min_samples": if let v = r.int(value, p, in: 0...Int(Int32.max)) { rule.minSamples = v }
+            case "severity": if let v = r.oneOf(value, p, Severity.self) { rule.severity = v }
+            case "notify": rule.notify = r.strings(value, p)
+            case "labels": rule.labels = r.stringMap(value, p)
+            case "summary": rule.summary = r.string(value, p)
+            case "description": rule.description = r.string(value, p)
+            case _ where selectorKeys.contains(key): if let v = r.string(value, p) { rule.selectors[key] = v }
+            default: break
+            }
+        }
+        if metric == "metric_value", rule.selectors["stat"] == nil {
+            r.fail(node, "\(path): metric_value needs stat (mean, p50, p95 or p99)")
+        }
+        return rule
+    }
+}
+
+/// The DESIGN §6 gauge families an alert rule may name (without the `vigil_` prefix).
+public enum AlertMetric {
+    public static let known: Set<String> = [
+        "window_predictions", "label_coverage_ratio", "feature_drift_psi", "feature_drift_ks_statistic",
+        "feature_drift_pvalue", "feature_drift_js_distance", "feature_drifted", "prediction_drift_psi",
+        "confidence_drift_psi", "quality_accuracy", "quality_precision", "quality_recall", "quality_f1",
+        "estimated_precision", "estimated_recall", "estimated_accuracy", "segment_predictions",
+        "segment_selection_rate", "segment_tpr", "segment_fpr", "segment_precision",
+        "fairness_demographic_parity_difference", "fairness_demographic_parity_ratio",
+        "fairness_equal_opportunity_difference", "fairness_equalized_odds_difference",
+        "feature_missing_ratio", "metric_value",
+    ]
+}

@@ -1,0 +1,159 @@
+/// The whole configuration of DESIGN §3. Every field has the zero-config default, so
+/// `VigilConfig()` is what `vigil serve` runs with when no file is given.
+public struct VigilConfig: Sendable, Equatable {
+    public var server = ServerConfig()
+    public var storage = StorageConfig()
+    public var auth = AuthConfig()
+    /// Sliding windows, in the order configured.
+    public var windows: [Interval] = [.init(millis: 300_000, text: "5m"), .init(millis: 3_600_000, text: "1h"),
+                                      .init(millis: 86_400_000, text: "24h")]
+    public var evaluationInterval = Interval(millis: 15_000, text: "15s")
+    /// Declared models by name; undeclared models get `ModelConfig()`.
+    public var models: [String: ModelConfig] = [:]
+    public var alerts: [AlertRuleConfig] = []
+    public var notifiers: [String: NotifierConfig] = [:]
+
+    public init() {}
+
+    /// The configuration of `model`: its declared one or the defaults.
+    public func model(_ name: String) -> ModelConfig { models[name] ?? ModelConfig() }
+}
+
+/// A duration as written in the file (`15s`, `1h`, `30d`) and its length.
+public struct Interval: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var millis: Int64
+    /// The text it was written as; window names are this text.
+    public var text: String
+
+    public init(millis: Int64, text: String) {
+        self.millis = millis
+        self.text = text
+    }
+
+    public var description: String { text }
+
+    /// Parses `<integer><unit>` with unit `ms`, `s`, `m`, `h`, `d` or `w`; `nil` otherwise or when not positive.
+    public static func parse(_ text: String) -> Interval? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000),
+                                        ("d", 86_400_000), ("w", 604_800_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            let digits = text.dropLast(suffix.count)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+                let value = Int64(digits), value > 0, value <= Int64.max / scale
+            else { continue }
+            return Interval(millis: value * scale, text: text)
+        }
+        return nil
+    }
+}
+
+public struct ServerConfig: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 9750
+    public var maxBodyBytes = 10 * 1024 * 1024
+    public init() {}
+}
+
+/// `synchronous` is SQLite's: `normal` in WAL mode survives a process crash (the contract);
+/// `full` also survives power loss, at some throughput cost.
+public struct StorageConfig: Sendable, Equatable {
+    public enum Synchronous: String, Sendable, Equatable, CaseIterable { case normal, full }
+    public var sqlite = "vigil.db"
+    public var eventRetention = Interval(millis: 7 * 86_400_000, text: "7d")
+    public var aggregateRetention = Interval(millis: 90 * 86_400_000, text: "90d")
+    public var synchronous = Synchronous.normal
+    public init() {}
+}
+
+public enum Scope: String, Sendable, Equatable, CaseIterable { case ingest, read }
+
+public struct TokenConfig: Sendable, Equatable {
+    public var name: String
+    /// The environment variable holding the secret; the file never holds it.
+    public var env: String
+    public var scopes: Set<Scope>
+    public init(name: String, env: String, scopes: Set<Scope>) {
+        self.name = name
+        self.env = env
+        self.scopes = scopes
+    }
+}
+
+public struct AuthConfig: Sendable, Equatable {
+    public var tokens: [TokenConfig] = []
+    public init() {}
+}
+
+public enum FeatureType: String, Sendable, Equatable, Codable, CaseIterable { case numeric, categorical }
+
+public enum ModelTask: String, Sendable, Equatable, Codable, CaseIterable {
+    case binary, multiclass, regression, generative
+}
+
+/// A model's declarations. All optional: whatever is not declared is inferred.
+public struct ModelConfig: Sendable, Equatable {
+    public var task: ModelTask?
+    public var positiveClass: String?
+    /// Declared feature types; a value of the other type is rejected.
+    public var features: [String: FeatureType] = [:]
+    /// Valid ranges per numeric feature, for data-quality counts.
+    public var ranges: [String: ClosedRange<Double>] = [:]
+    /// Segment attributes; an entry of several names is their intersection.
+    public var segments: [[String]] = []
+    /// The default reference: the first N predictions.
+    public var referenceFirst = 5000
+    /// How long a label waits for its prediction.
+    public var labelTTL = Interval(millis: 30 * 86_400_000, text: "30d")
+    /// Drift decision: BH-adjusted p-value below `alpha` and effect size at or above a threshold.
+    public var driftAlpha = 0.05
+    public var driftPSI = 0.2
+    public var driftJS = 0.1
+    public init() {}
+}
+
+public enum ComparisonOp: String, Sendable, Equatable, CaseIterable {
+    case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "==", notEqual = "!="
+}
+
+public enum Severity: String, Sendable, Equatable, CaseIterable { case critical, warning, info }
+
+public struct AlertRuleConfig: Sendable, Equatable {
+    public var name: String
+    public var model = "*"
+    public var metric: String
+    public var op: ComparisonOp
+    public var threshold: Double
+    public var window: Interval
+    public var forDuration = Interval(millis: 0, text: "0s")
+    public var minSamples = 0
+    public var severity = Severity.warning
+    public var notify: [String] = []
+    /// Narrowing selectors: feature, class, segment, group, stat.
+    public var selectors: [String: String] = [:]
+    public var labels: [String: String] = [:]
+    public var summary: String?
+    public var description: String?
+
+    public init(name: String, metric: String, op: ComparisonOp, threshold: Double, window: Interval) {
+        self.name = name
+        self.metric = metric
+        self.op = op
+        self.threshold = threshold
+        self.window = window
+    }
+}
+
+public enum NotifierType: String, Sendable, Equatable, CaseIterable { case webhook, alertmanager }
+
+public struct NotifierConfig: Sendable, Equatable {
+    public var type: NotifierType
+    public var url: String
+    /// The environment variable holding the HMAC secret, if signing.
+    public var secretEnv: String?
+    public var sendResolved = true
+    public var repeatInterval = Interval(millis: 4 * 3_600_000, text: "4h")
+    public init(type: NotifierType, url: String) {
+        self.type = type
+        self.url = url
+    }
+}

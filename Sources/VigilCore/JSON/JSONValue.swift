@@ -1,0 +1,78 @@
+/// A parsed JSON value. Objects keep their members in document order, so user-chosen keys
+/// (feature, class and segment names) come back exactly as sent.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// The object's members, or `nil` when this is not an object.
+    public var objectValue: JSONObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    /// The string, or `nil` when this is not a string.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// The number, or `nil` when this is not a number.
+    public var numberValue: Double? {
+        if case .number(let n) = self { return n }
+        return nil
+    }
+
+    /// The JSON type name used in error messages ("string", "number", …).
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+/// The members of a JSON object in document order. A key that occurs twice resolves to its
+/// last occurrence, as in JavaScript and Python.
+public struct JSONObject: Sendable, Equatable {
+    /// Members in document order, duplicates included.
+    public var members: [(key: String, value: JSONValue)]
+
+    /// Creates an object from its members.
+    public init(_ members: [(key: String, value: JSONValue)] = []) {
+        self.members = members
+    }
+
+    /// The value of `key` (its last occurrence), or `nil` when absent.
+    public subscript(key: String) -> JSONValue? {
+        for member in members.reversed() where member.key == key { return member.value }
+        return nil
+    }
+
+    /// Members with duplicate keys collapsed to their last occurrence, in first-seen order.
+    public var uniqueMembers: [(key: String, value: JSONValue)] {
+        var seen: [String: Int] = [:]
+        var result: [(key: String, value: JSONValue)] = []
+        for member in members {
+            if let index = seen[member.key] {
+                result[index].value = member.value
+            } else {
+                seen[member.key] = result.count
+                result.append(member)
+            }
+        }
+        return result
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members.count == rhs.members.count
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+}

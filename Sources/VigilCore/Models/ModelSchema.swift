@@ -1,0 +1,182 @@
+/// What Vigil has learned about one model from its traffic: feature types, classes, segments,
+/// versions, variants and counts. Persisted with every commit that changes it, so it is exactly
+/// the committed state. Every set is capped (`Limits`) so a misbehaving client cannot grow it
+/// without bound; what the cap turned away is counted.
+public struct ModelSchema: Sendable, Equatable, Codable {
+    /// Caps on the learned sets.
+    public enum Limits {
+        public static let features = 1000
+        public static let classes = 1000
+        public static let segmentAttributes = 64
+        public static let segmentValues = 1000
+        public static let versions = 1000
+        public static let variants = 100
+        public static let metricNames = 256
+    }
+
+    public struct FeatureInfo: Sendable, Equatable, Codable {
+        /// The declared type, else that of the first non-missing value; `nil` while every
+        /// value seen was missing.
+        public var type: FeatureType?
+        public var declared: Bool
+        /// Values of the other type, accepted but counted rather than coerced.
+        public var typeConflicts: Int
+        public var missing: Int
+
+        enum CodingKeys: String, CodingKey {
+            case type, declared, missing
+            case typeConflicts = "type_conflicts"
+        }
+    }
+
+    public struct Counts: Sendable, Equatable, Codable {
+        public var predictions = 0
+        /// Labels stored (joined or held), re-sends excluded.
+        public var labels = 0
+        /// Predictions that have a label.
+        public var labeled = 0
+        /// Labels waiting for their prediction.
+        public var pendingLabels = 0
+        /// Labels whose prediction did not arrive within `label_ttl`.
+        public var expiredLabels = 0
+        /// Labels that replaced a different earlier label for the same id.
+        public var replacedLabels = 0
+        public var duplicatePredictions = 0
+        public var duplicateLabels = 0
+        public var firstPredictionAt: Int64?
+        public var lastPredictionAt: Int64?
+        public var lastLabelAt: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case predictions, labels, labeled
+            case pendingLabels = "pending_labels"
+            case expiredLabels = "expired_labels"
+            case replacedLabels = "replaced_labels"
+            case duplicatePredictions = "duplicate_predictions"
+            case duplicateLabels = "duplicate_labels"
+            case firstPredictionAt = "first_prediction_at"
+            case lastPredictionAt = "last_prediction_at"
+            case lastLabelAt = "last_label_at"
+        }
+    }
+
+    public var name: String
+    /// Features in first-seen order.
+    public var featureOrder: [String] = []
+    public var features: [String: FeatureInfo] = [:]
+    /// Class name → times seen as a prediction or a label.
+    public var classes: [String: Int] = [:]
+    /// Segment attribute → group → predictions.
+    public var segments: [String: [String: Int]] = [:]
+    public var versions: [String: Int] = [:]
+    public var variants: [String: Int] = [:]
+    public var predictionMetrics: [String] = []
+    public var labelMetrics: [String] = []
+    /// Predictions whose output was a non-integral number (evidence of regression).
+    public var fractionalOutputs = 0
+    /// Values turned away by a cap, by what was capped.
+    public var overflow: [String: Int] = [:]
+    public var counts = Counts()
+
+    enum CodingKeys: String, CodingKey {
+        case name, features, classes, segments, versions, variants, overflow, counts
+        case featureOrder = "feature_order"
+        case predictionMetrics = "prediction_metrics"
+        case labelMetrics = "label_metrics"
+        case fractionalOutputs = "fractional_outputs"
+    }
+
+    /// A new schema, seeded with the model's declared feature types.
+    public init(name: String, config: ModelConfig) {
+        self.name = name
+        for (feature, type) in config.features.sorted(by: { $0.key < $1.key }) {
+            featureOrder.append(feature)
+            features[feature] = FeatureInfo(type: type, declared: true, typeConflicts: 0, missing: 0)
+        }
+    }
+
+    /// The task: the declared one, else inferred (fractional outputs → regression; at most two
+    /// classes → binary; more → multiclass).
+    public func task(declared: ModelTask?) -> ModelTask {
+        if let declared { return declared }
+        if fractionalOutputs > 0 { return .regression }
+        return classes.count <= 2 ? .binary : .multiclass
+    }
+
+    /// The positive class: the declared one, else `1` or `true` when the two classes are
+    /// {0, 1} or {false, true}; `nil` when it cannot be told.
+    public func positiveClass(declared: String?) -> String? {
+        if let declared { return declared }
+        let names = Set(classes.keys)
+        if names == ["0", "1"] { return "1" }
+        if names == ["false", "true"] { return "true" }
+        return nil
+    }
+}
+
+extension ModelSchema {
+    /// Folds a newly stored prediction into the schema.
+    public mutating func observe(_ p: Prediction) {
+        counts.predictions += 1
+        counts.firstPredictionAt = min(counts.firstPredictionAt ?? p.timestamp, p.timestamp)
+        counts.lastPredictionAt = max(counts.lastPredictionAt ?? p.timestamp, p.timestamp)
+        for (name, value) in p.features { observe(feature: name, value) }
+        if case .number(let n) = p.output, n != n.rounded() { fractionalOutputs += 1 }
+        if fractionalOutputs == 0 { Self.bump(&classes, p.output.classKey, cap: Limits.classes, "classes", overflow: &overflow) }
+        for (attribute, group) in p.segments {
+            if segments[attribute] == nil {
+                guard segments.count < Limits.segmentAttributes else {
+                    overflow["segment_attributes", default: 0] += 1
+                    continue
+                }
+                segments[attribute] = [:]
+            }
+            Self.bump(&segments[attribute]!, group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
+        }
+        Self.bump(&versions, p.version, cap: Limits.versions, "versions", overflow: &overflow)
+        if let variant = p.variant { Self.bump(&variants, variant, cap: Limits.variants, "variants", overflow: &overflow) }
+        for (metric, _) in p.metrics where !predictionMetrics.contains(metric) {
+            guard predictionMetrics.count < Limits.metricNames else { overflow["metrics", default: 0] += 1; continue }
+            predictionMetrics.append(metric)
+        }
+    }
+
+    /// Folds a stored label's truth into the schema (its class and metric names).
+    public mutating func observe(_ label: Label) {
+        if let value = label.value, fractionalOutputs == 0 {
+            Self.bump(&classes, value.classKey, cap: Limits.classes, "classes", overflow: &overflow)
+        }
+        for (metric, _) in label.metrics where !labelMetrics.contains(metric) {
+            guard labelMetrics.count < Limits.metricNames else { overflow["metrics", default: 0] += 1; continue }
+            labelMetrics.append(metric)
+        }
+    }
+
+    private mutating func observe(feature name: String, _ value: FeatureValue) {
+        if features[name] == nil {
+            guard features.count < Limits.features else {
+                overflow["features", default: 0] += 1
+                return
+            }
+            featureOrder.append(name)
+            features[name] = FeatureInfo(type: nil, declared: false, typeConflicts: 0, missing: 0)
+        }
+        guard let type = value.impliedType else {
+            features[name]!.missing += 1
+            return
+        }
+        if let known = features[name]!.type {
+            if known != type { features[name]!.typeConflicts += 1 }
+        } else {
+            features[name]!.type = type
+        }
+    }
+
+    private static func bump(_ counts: inout [String: Int], _ key: String, cap: Int, _ what: String, overflow: inout [String: Int]) {
+        if counts[key] != nil || counts.count < cap {
+            counts[key, default: 0] += 1
+        } else {
+            overflow[what, default: 0] += 1
+        }
+    }
+}

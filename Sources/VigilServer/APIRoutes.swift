@@ -1,0 +1,27 @@
+import HTTPTypes
+
+/// Every route the router serves. `buildRouter` registers exactly these, and a test checks
+/// them against `/openapi.yaml` both ways.
+public enum APIRoute: CaseIterable, Sendable {
+    case postPredictions, postLabels, listModels, healthz, readyz, metrics, openAPI
+
+    public var method: HTTPRequest.Method {
+        switch self {
+        case .postPredictions, .postLabels: .post
+        default: .get
+        }
+    }
+
+    /// The path in OpenAPI's template syntax (`{name}` parameters), which Hummingbird shares.
+    public var path: String {
+        switch self {
+        case .postPredictions: "/v1/predictions"
+        case .postLabels: "/v1/labels"
+        case .listModels: "/v1/models"
+        case .healthz: "/healthz"
+        case .readyz: "/readyz"
+        case .metrics: "/metrics"
+        case .openAPI: "/openapi.yaml"
+        }
+    }
+}

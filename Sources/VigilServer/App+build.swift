@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import VigilCore
+import VigilStorage
+
+/// What the controllers and services share.
+public struct AppServices: Sendable {
+    public let config: VigilConfig
+    public let store: SQLiteStore
+    public let metrics: MetricsCatalog
+    public let tokens: TokenBook
+    /// Wall-clock time in milliseconds since the epoch; tests substitute their own.
+    public let now: @Sendable () -> Int64
+
+    public init(config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook,
+                now: @escaping @Sendable () -> Int64 = AppServices.wallClock) {
+        self.config = config
+        self.store = store
+        self.metrics = metrics
+        self.tokens = tokens
+        self.now = now
+    }
+
+    public static let wallClock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}
+
+/// Options that are not part of the configuration file.
+public struct AppOptions: Sendable {
+    /// Called with the bound port once the server listens (port 0 picks a free one).
+    public var onListening: @Sendable (Int) async -> Void = { _ in }
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
+    public var now: @Sendable () -> Int64 = AppServices.wallClock
+    public var expiryInterval: Duration = .seconds(60)
+    public init() {}
+}
+
+/// Opens storage, wires the router and background services, and returns the application.
+public func buildApplication(config: VigilConfig, options: AppOptions = AppOptions(), logger: Logger) async throws -> some ApplicationProtocol {
+    let tokens = try TokenBook(config: config.auth, environment: options.environment)
+    if !tokens.isEnabled && !["127.0.0.1", "localhost", "::1"].contains(config.server.host) {
+        logger.warning("""
+            *** Binding \(config.server.host) with no auth tokens: anyone who can reach this port can write and read \
+            model telemetry. Configure auth.tokens. ***
+            """)
+    }
+    let store = try SQLiteStore.open(path: config.storage.sqlite, config: config, logger: logger)
+    let metrics = MetricsCatalog()
+    metrics.seed(from: store.registry.snapshot().values)
+    let services = AppServices(config: config, store: store, metrics: metrics, tokens: tokens, now: options.now)
+    let router = buildRouter(services)
+    let onListening = options.onListening
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "vigil"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? config.server.port
+            logger.info("vigil listening on \(config.server.host):\(port) (storage \(config.storage.sqlite))")
+            await onListening(port)
+        },
+        logger: logger)
+    // Shut down in reverse order: the server drains in-flight requests first, then the store
+    // commits what is queued and closes.
+    app.addServices(StoreService(store: store, logger: logger),
+                    LabelExpiryService(store: store, interval: options.expiryInterval, clock: ContinuousClock(),
+                                       now: options.now, logger: logger))
+    return app
+}
+
+/// The router: middleware outermost first, then every `APIRoute`.
+public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
+    router.add(middleware: ErrorMiddleware(maxBodyBytes: services.config.server.maxBodyBytes))
+    router.add(middleware: AuthMiddleware(tokens: services.tokens))
+    let ingest = IngestController(services: services)
+    let models = ModelsController(services: services)
+    let health = HealthController(services: services)
+    for route in APIRoute.allCases {
+        let handler: @Sendable (Request, AppRequestContext) async throws -> Response =
+            switch route {
+            case .postPredictions: ingest.predictions
+            case .postLabels: ingest.labels
+            case .listModels: models.list
+            case .healthz: health.healthz
+            case .readyz: health.readyz
+            case .metrics: health.metrics
+            case .openAPI: health.openAPI
+            }
+        router.on(RouterPath(route.path), method: route.method, use: handler)
+    }
+    return router
+}

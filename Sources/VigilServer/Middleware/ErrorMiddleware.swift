@@ -1,0 +1,39 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The outermost middleware: every error leaves as `{"error": "<reason>"}` with its status —
+/// Hummingbird's own errors (404, 413) and unexpected ones (500, logged) included.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return Self.response(error.status, error.message, headers: error.headers)
+        } catch let error as HTTPError {
+            let message: String
+            switch error.status {
+            case .notFound: message = "no route for \(request.method) \(request.uri.path)"
+            case .contentTooLarge: message = "request body exceeds max_body_bytes (\(maxBodyBytes) bytes)"
+            case .methodNotAllowed: message = "method \(request.method) not allowed on \(request.uri.path)"
+            default: message = error.body ?? error.status.reasonPhrase
+            }
+            return Self.response(error.status, message, headers: error.headers)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return Self.response(.internalServerError, "internal error: \(error)")
+        }
+    }
+
+    static func response(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let body = (try? encoder.encode(["error": message])) ?? Data("{\"error\":\"error\"}".utf8)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,16 @@
+import Logging
+import ServiceLifecycle
+import VigilStorage
+
+/// Owns the store's lifetime: on graceful shutdown, after the server has drained, it lets every
+/// queued write commit and closes the database.
+struct StoreService: Service {
+    let store: SQLiteStore
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        store.close()
+        logger.info("storage closed")
+    }
+}

@@ -1,0 +1,51 @@
+import GRDB
+
+/// Versioned schema migrations; GRDB records applied ones in `grdb_migrations`, so a database
+/// written by an older Vigil is upgraded in place on open and a newer one is refused.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-events") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE models (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        schema TEXT NOT NULL
+                    );
+                    -- One row per prediction. The unique index is the only index on this hot table:
+                    -- it makes (model, id) retries idempotent and serves label joins.
+                    CREATE TABLE predictions (
+                        model_id INTEGER NOT NULL,
+                        ext_id TEXT NOT NULL,
+                        ts INTEGER NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        version TEXT NOT NULL,
+                        variant TEXT,
+                        prediction TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        label TEXT,
+                        label_kind INTEGER,
+                        label_metrics BLOB,
+                        label_ts INTEGER,
+                        labeled_at INTEGER
+                    );
+                    CREATE UNIQUE INDEX predictions_key ON predictions(model_id, ext_id);
+                    -- Labels that arrived before their prediction, held until it comes or label_ttl passes.
+                    CREATE TABLE pending_labels (
+                        model_id INTEGER NOT NULL,
+                        ext_id TEXT NOT NULL,
+                        label TEXT,
+                        label_kind INTEGER,
+                        metrics BLOB NOT NULL,
+                        ts INTEGER,
+                        received_at INTEGER NOT NULL,
+                        PRIMARY KEY (model_id, ext_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX pending_labels_age ON pending_labels(model_id, received_at);
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import GRDB
+import VigilCore
+
+extension SQLiteStore {
+    /// Applies a group of writes in one transaction, then publishes the schemas it changed.
+    func apply(_ requests: [Write]) throws -> [Written] {
+        let known = modelIDs.withLock { $0 }
+        let (results, session) = try pool.write { db in
+            var session = WriteSession(db: db, store: self, knownIDs: known)
+            let results = try requests.map { try session.apply($0) }
+            try session.persistSchemas()
+            return (results, session)
+        }
+        registry.publish(session.schemas.values)
+        modelIDs.withLock { $0.merge(session.newIDs) { a, _ in a } }
+        return results
+    }
+}
+
+/// The state of one write transaction: the schemas it touched (copies, published only after
+/// commit) and models it created.
+struct WriteSession {
+    let db: Database
+    let store: SQLiteStore
+    let knownIDs: [String: Int64]
+    var schemas: [String: ModelSchema] = [:]
+    var newIDs: [String: Int64] = [:]
+
+    init(db: Database, store: SQLiteStore, knownIDs: [String: Int64]) {
+        self.db = db
+        self.store = store
+        self.knownIDs = knownIDs
+    }
+
+    mutating func apply(_ write: SQLiteStore.Write) throws -> SQLiteStore.Written {
+        switch write {
+        case .predictions(let predictions, let receivedAt):
+            return .outcomes(try predictions.map { try insert($0, receivedAt: receivedAt) })
+        case .labels(let labels, let receivedAt):
+            return .outcomes(try labels.map { try store($0, receivedAt: receivedAt) })
+        case .expire(let now):
+            return .expired(try expireLabels(at: now))
+        }
+    }
+
+    mutating func modelID(_ name: String) throws -> Int64 {
+        if let id = knownIDs[name] ?? newIDs[name] { return id }
+        let fresh = ModelSchema(name: name, config: store.config.model(name))
+        try db.execute(sql: "INSERT INTO models (name, created_at, schema) VALUES (?, ?, ?)",
+                       arguments: [name, Int64(Date().timeIntervalSince1970 * 1000), try encode(fresh)])
+        let id = db.lastInsertedRowID
+        newIDs[name] = id
+        schemas[name] = fresh
+        return id
+    }
+
+    mutating func schema(_ name: String) -> ModelSchema {
+        if let s = schemas[name] { return s }
+        let s = store.registry.schema(name) ?? ModelSchema(name: name, config: store.config.model(name))
+        schemas[name] = s
+        return s
+    }
+
+    func encode(_ schema: ModelSchema) throws -> String {
+        String(decoding: try JSONEncoder().encode(schema), as: UTF8.self)
+    }
+
+    func persistSchemas() throws {
+        let statement = try db.cachedStatement(sql: "UPDATE models SET schema = ? WHERE name = ?")
+        for (name, schema) in schemas {
+            try statement.execute(arguments: [try encode(schema), name])
+        }
+    }
+
+    // MARK: - Predictions
+
+    private mutating func insert(_ p: Prediction, receivedAt: Int64) throws -> ItemOutcome {
+        let model = try modelID(p.model)
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO predictions (model_id, ext_id, ts, received_at, version, variant, prediction, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [model, p.id, p.timestamp, receivedAt, p.version, p.variant, p.outputText,
+                                          Data(p.encodedPayload())])
+        if db.changesCount == 0 {
+            var s = schema(p.model)
+            s.counts.duplicatePredictions += 1
+            schemas[p.model] = s
+            return .duplicate
+        }
+        var s = schema(p.model)
+        s.observe(p)
+        if s.counts.pendingLabels > 0 { try joinHeldLabel(model: model, id: p.id, schema: &s, now: receivedAt) }
+        schemas[p.model] = s
+        return .accepted
+    }
+
+    /// Moves a held label onto the prediction that just arrived, unless it outlived `label_ttl`.
+    private func joinHeldLabel(model: Int64, id: String, schema s: inout ModelSchema, now: Int64) throws {
+        let select = try db.cachedStatement(sql: """
+            SELECT label, label_kind, metrics, ts, received_at FROM pending_labels WHERE model_id = ? AND ext_id = ?
+            """)
+        guard let row = try Row.fetchOne(select, arguments: [model, id]) else { return }
+        try db.execute(sql: "DELETE FROM pending_labels WHERE model_id = ? AND ext_id = ?", arguments: [model, id])
+        s.counts.pendingLabels -= 1
+        let receivedAt: Int64 = row["received_at"]
+        guard receivedAt >= now - store.config.model(s.name).labelTTL.millis else {
+            s.counts.expiredLabels += 1
+            return
+        }
+        let label: String? = row["label"]
+        let kind: Int? = row["label_kind"]
+        let metrics: Data = row["metrics"]
+        let ts: Int64? = row["ts"]
+        try setLabel(model: model, id: id, text: label, kind: kind, metrics: metrics, ts: ts, at: now)
+        s.counts.labeled += 1
+    }
+
+    private func setLabel(model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, at now: Int64) throws {
+        let update = try db.cachedStatement(sql: """
+            UPDATE predictions SET label = ?, label_kind = ?, label_metrics = ?, label_ts = ?, labeled_at = ?
+            WHERE model_id = ? AND ext_id = ?
+            """)
+        try update.execute(arguments: [text, kind, metrics, ts, now, model, id])
+    }
+
+    // MARK: - Labels
+
+    private mutating func store(_ label: Label, receivedAt: Int64) throws -> ItemOutcome {
+        let model = try modelID(label.model)
+        var s = schema(label.model)
+        defer { schemas[label.model] = s }
+        let (text, kind) = label.valueColumns
+        let metrics = Data(label.encodedMetrics())
+        let joined = try db.cachedStatement(sql: """
+            SELECT labeled_at, label, label_kind, label_metrics FROM predictions WHERE model_id = ? AND ext_id = ?
+            """)
+        if let row = try Row.fetchOne(joined, arguments: [model, label.id]) {
+            let labeledAt: Int64? = row["labeled_at"]
+            if labeledAt != nil {
+                if try sameTruth(label, row, metricsColumn: "label_metrics") {
+                    s.counts.duplicateLabels += 1
+                    return .duplicate
+                }
+                s.counts.replacedLabels += 1
+            } else {
+                s.counts.labeled += 1
+            }
+            try setLabel(model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp, at: receivedAt)
+        } else {
+            let held = try db.cachedStatement(sql: """
+                SELECT label, label_kind, metrics FROM pending_labels WHERE model_id = ? AND ext_id = ?
+                """)
+            if let row = try Row.fetchOne(held, arguments: [model, label.id]) {
+                if try sameTruth(label, row, metricsColumn: "metrics") {
+                    s.counts.duplicateLabels += 1
+                    return .duplicate
+                }
+                s.counts.replacedLabels += 1
+            } else {
+                s.counts.pendingLabels += 1
+            }
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO pending_labels (model_id, ext_id, label, label_kind, metrics, ts, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [model, label.id, text, kind, metrics, label.timestamp, receivedAt])
+        }
+        s.counts.labels += 1
+        s.counts.lastLabelAt = max(s.counts.lastLabelAt ?? receivedAt, receivedAt)
+        s.observe(label)
+        return .accepted
+    }
+
+    private func sameTruth(_ label: Label, _ row: Row, metricsColumn: String) throws -> Bool {
+        let metricsData: Data? = row[metricsColumn]
+        guard let metrics = Label.decodeMetrics(Array(metricsData ?? Data([0]))) else {
+            throw StorageError.corruptRecord("label metrics of '\(label.id)'")
+        }
+        let stored = Label(id: label.id, model: label.model, value: Label.value(text: row["label"], kind: row["label_kind"]),
+                           metrics: metrics)
+        return stored.sameTruth(as: label)
+    }
+
+    // MARK: - Expiry
+
+    private mutating func expireLabels(at now: Int64) throws -> Int {
+        var total = 0
+        let models = Array(knownIDs.merging(newIDs) { a, _ in a })
+        for (name, id) in models where (store.registry.schema(name)?.counts.pendingLabels ?? 0) > 0 || schemas[name] != nil {
+            let cutoff = now - store.config.model(name).labelTTL.millis
+            try db.execute(sql: "DELETE FROM pending_labels WHERE model_id = ? AND received_at < ?", arguments: [id, cutoff])
+            let expired = db.changesCount
+            guard expired > 0 else { continue }
+            var s = schema(name)
+            s.counts.pendingLabels -= expired
+            s.counts.expiredLabels += expired
+            schemas[name] = s
+            total += expired
+        }
+        return total
+    }
+}
