@@ -50,7 +50,10 @@ let package = Package(
         ),
         .testTarget(name: "VigilStatsTests", dependencies: ["VigilStats"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
-        .testTarget(name: "VigilStorageTests", dependencies: ["VigilStorage"]),
+        .testTarget(
+            name: "VigilStorageTests",
+            dependencies: ["VigilStorage", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "VigilServerTests",
             dependencies: [
