@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import VigilCore
+@testable import VigilServer
+
+/// A temporary directory removed when the value goes away.
+final class TemporaryDirectory: Sendable {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A clock the test moves by hand (milliseconds since the epoch).
+final class ManualClock: Sendable {
+    private let value: Mutex<Int64>
+    init(_ start: Int64) { value = Mutex(start) }
+    var now: Int64 { value.withLock { $0 } }
+    func advance(byMillis delta: Int64) { value.withLock { $0 += delta } }
+}
+
+/// Runs `body` against the router of an application on a fresh SQLite file.
+func withApp(
+    _ config: VigilConfig = VigilConfig(), environment: [String: String] = [:], clock: ManualClock? = nil,
+    _ body: @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
+    let directory = try TemporaryDirectory()
+    var config = config
+    config.storage.sqlite = directory.path("vigil.db")
+    var options = AppOptions()
+    options.environment = environment
+    if let clock { options.now = { clock.now } }
+    let app = try await buildApplication(config: config, options: options, logger: Logger(label: "test"))
+    try await app.test(.router) { client in try await body(client) }
+    withExtendedLifetime(directory) {}
+}
+
+extension TestClientProtocol {
+    /// Sends a request and returns status and parsed JSON body (`nil` when the body is not JSON).
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: HTTPFields = [:]) async throws -> (HTTPResponse.Status, JSONValue?, String) {
+        try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            let text = String(buffer: response.body)
+            return (response.status, try? JSONParser.parse(text), text)
+        }
+    }
+}
+
+extension JSONValue {
+    subscript(key: String) -> JSONValue? { objectValue?[key] }
+    subscript(index: Int) -> JSONValue? {
+        if case .array(let a) = self, a.indices.contains(index) { return a[index] }
+        return nil
+    }
+    var int: Int? { numberValue.map { Int($0) } }
+    var array: [JSONValue] {
+        if case .array(let a) = self { return a }
+        return []
+    }
+}
+
+/// `promtool` when installed. CI installs it; locally a test that needs it reports its absence.
+enum Promtool {
+    static var path: String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let candidate = "\(dir)/promtool"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Run promtool tests when it is installed, and always in CI (where its absence is a failure).
+    static var shouldRun: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] != nil }
+
+    /// Runs `promtool check metrics` on exposition text; returns exit status and output.
+    static func checkMetrics(_ text: String) throws -> (Int32, String) {
+        guard let path else {
+            Issue.record("promtool is not installed (apt-get install prometheus)")
+            return (-1, "")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
