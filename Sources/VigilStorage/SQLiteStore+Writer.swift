@@ -55,11 +55,13 @@ struct WriteSession {
         return id
     }
 
-    mutating func schema(_ name: String) -> ModelSchema {
-        if let s = schemas[name] { return s }
-        let s = store.registry.schema(name) ?? ModelSchema(name: name, config: store.config.model(name))
-        schemas[name] = s
-        return s
+    /// Mutates the working copy of a model's schema in place. (Copying it out and back would
+    /// share storage with the dictionary and so copy every learned set on each prediction.)
+    mutating func withSchema<T>(_ name: String, _ body: (inout ModelSchema) throws -> T) rethrows -> T {
+        if schemas[name] == nil {
+            schemas[name] = store.registry.schema(name) ?? ModelSchema(name: name, config: store.config.model(name))
+        }
+        return try body(&schemas[name]!)
     }
 
     func encode(_ schema: ModelSchema) throws -> String {
@@ -84,37 +86,37 @@ struct WriteSession {
         try statement.execute(arguments: [model, p.id, p.timestamp, receivedAt, p.version, p.variant, p.outputText,
                                           Data(p.encodedPayload())])
         if db.changesCount == 0 {
-            var s = schema(p.model)
-            s.counts.duplicatePredictions += 1
-            schemas[p.model] = s
+            withSchema(p.model) { $0.counts.duplicatePredictions += 1 }
             return .duplicate
         }
-        var s = schema(p.model)
-        s.observe(p)
-        if s.counts.pendingLabels > 0 { try joinHeldLabel(model: model, id: p.id, schema: &s, now: receivedAt) }
-        schemas[p.model] = s
+        let hasHeldLabels = withSchema(p.model) { s in
+            s.observe(p)
+            return s.counts.pendingLabels > 0
+        }
+        if hasHeldLabels {
+            let joined = try joinHeldLabel(model: model, id: p.id, ttl: store.config.model(p.model).labelTTL.millis, now: receivedAt)
+            withSchema(p.model) { s in
+                guard let joined else { return }
+                s.counts.pendingLabels -= 1
+                if joined { s.counts.labeled += 1 } else { s.counts.expiredLabels += 1 }
+            }
+        }
         return .accepted
     }
 
-    /// Moves a held label onto the prediction that just arrived, unless it outlived `label_ttl`.
-    private func joinHeldLabel(model: Int64, id: String, schema s: inout ModelSchema, now: Int64) throws {
+    /// Moves a held label onto the prediction that just arrived, unless it outlived `ttl`.
+    /// Returns `nil` when no label was held, `true` when it joined, `false` when it had expired.
+    private func joinHeldLabel(model: Int64, id: String, ttl: Int64, now: Int64) throws -> Bool? {
         let select = try db.cachedStatement(sql: """
             SELECT label, label_kind, metrics, ts, received_at FROM pending_labels WHERE model_id = ? AND ext_id = ?
             """)
-        guard let row = try Row.fetchOne(select, arguments: [model, id]) else { return }
+        guard let row = try Row.fetchOne(select, arguments: [model, id]) else { return nil }
         try db.execute(sql: "DELETE FROM pending_labels WHERE model_id = ? AND ext_id = ?", arguments: [model, id])
-        s.counts.pendingLabels -= 1
         let receivedAt: Int64 = row["received_at"]
-        guard receivedAt >= now - store.config.model(s.name).labelTTL.millis else {
-            s.counts.expiredLabels += 1
-            return
-        }
-        let label: String? = row["label"]
-        let kind: Int? = row["label_kind"]
-        let metrics: Data = row["metrics"]
-        let ts: Int64? = row["ts"]
-        try setLabel(model: model, id: id, text: label, kind: kind, metrics: metrics, ts: ts, at: now)
-        s.counts.labeled += 1
+        guard receivedAt >= now - ttl else { return false }
+        try setLabel(model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: row["metrics"],
+                     ts: row["ts"], at: now)
+        return true
     }
 
     private func setLabel(model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, at now: Int64) throws {
@@ -129,23 +131,22 @@ struct WriteSession {
 
     private mutating func store(_ label: Label, receivedAt: Int64) throws -> ItemOutcome {
         let model = try modelID(label.model)
-        var s = schema(label.model)
-        defer { schemas[label.model] = s }
         let (text, kind) = label.valueColumns
         let metrics = Data(label.encodedMetrics())
         let joined = try db.cachedStatement(sql: """
             SELECT labeled_at, label, label_kind, label_metrics FROM predictions WHERE model_id = ? AND ext_id = ?
             """)
+        let change: WritableKeyPath<ModelSchema.Counts, Int>
         if let row = try Row.fetchOne(joined, arguments: [model, label.id]) {
             let labeledAt: Int64? = row["labeled_at"]
             if labeledAt != nil {
                 if try sameTruth(label, row, metricsColumn: "label_metrics") {
-                    s.counts.duplicateLabels += 1
+                    withSchema(label.model) { $0.counts.duplicateLabels += 1 }
                     return .duplicate
                 }
-                s.counts.replacedLabels += 1
+                change = \.replacedLabels
             } else {
-                s.counts.labeled += 1
+                change = \.labeled
             }
             try setLabel(model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp, at: receivedAt)
         } else {
@@ -154,21 +155,24 @@ struct WriteSession {
                 """)
             if let row = try Row.fetchOne(held, arguments: [model, label.id]) {
                 if try sameTruth(label, row, metricsColumn: "metrics") {
-                    s.counts.duplicateLabels += 1
+                    withSchema(label.model) { $0.counts.duplicateLabels += 1 }
                     return .duplicate
                 }
-                s.counts.replacedLabels += 1
+                change = \.replacedLabels
             } else {
-                s.counts.pendingLabels += 1
+                change = \.pendingLabels
             }
             try db.execute(sql: """
                 INSERT OR REPLACE INTO pending_labels (model_id, ext_id, label, label_kind, metrics, ts, received_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [model, label.id, text, kind, metrics, label.timestamp, receivedAt])
         }
-        s.counts.labels += 1
-        s.counts.lastLabelAt = max(s.counts.lastLabelAt ?? receivedAt, receivedAt)
-        s.observe(label)
+        withSchema(label.model) { s in
+            s.counts[keyPath: change] += 1
+            s.counts.labels += 1
+            s.counts.lastLabelAt = max(s.counts.lastLabelAt ?? receivedAt, receivedAt)
+            s.observe(label)
+        }
         return .accepted
     }
 
@@ -192,10 +196,10 @@ struct WriteSession {
             try db.execute(sql: "DELETE FROM pending_labels WHERE model_id = ? AND received_at < ?", arguments: [id, cutoff])
             let expired = db.changesCount
             guard expired > 0 else { continue }
-            var s = schema(name)
-            s.counts.pendingLabels -= expired
-            s.counts.expiredLabels += expired
-            schemas[name] = s
+            withSchema(name) { s in
+                s.counts.pendingLabels -= expired
+                s.counts.expiredLabels += expired
+            }
             total += expired
         }
         return total

@@ -77,7 +77,7 @@ public final class SQLiteStore: EventStore, Sendable {
         }
         writer?.close()
         do {
-            try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         } catch {
             logger.warning("WAL checkpoint on close failed", metadata: ["error": "\(error)"])
         }

@@ -58,6 +58,18 @@ public struct JSONObject: Sendable, Equatable {
 
     /// Members with duplicate keys collapsed to their last occurrence, in first-seen order.
     public var uniqueMembers: [(key: String, value: JSONValue)] {
+        // Ingest objects are small and rarely repeat a key: a pairwise check is cheaper than
+        // hashing every key into a dictionary.
+        if members.count <= 24 {
+            var repeated = false
+            search: for i in members.indices {
+                for j in (i + 1)..<members.count where members[i].key == members[j].key {
+                    repeated = true
+                    break search
+                }
+            }
+            if !repeated { return members }
+        }
         var seen: [String: Int] = [:]
         var result: [(key: String, value: JSONValue)] = []
         for member in members {
