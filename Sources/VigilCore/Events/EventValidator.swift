@@ -121,7 +121,7 @@ public struct EventValidator: Sendable {
         return s
     }
 
-    private func members(_ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(key: String, value: JSONValue)] {
+    private func members(_ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [JSONMember] {
         guard let value, value != .null else { return [] }
         guard case .object(let object) = value else { throw wrap(reason, "\(field) must be an object, got \(value.typeName)") }
         let unique = object.uniqueMembers
@@ -134,7 +134,8 @@ public struct EventValidator: Sendable {
 
     private func features(_ value: JSONValue?, declared: [String: FeatureType], _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(name: String, value: FeatureValue)] {
         var result: [(name: String, value: FeatureValue)] = []
-        for (name, raw) in try members(value, "features", .invalidFeatures, wrap) {
+        for member in try members(value, "features", .invalidFeatures, wrap) {
+            let (name, raw) = (member.key, member.value)
             let feature: FeatureValue
             switch raw {
             case .null: feature = .missing
@@ -156,7 +157,8 @@ public struct EventValidator: Sendable {
 
     private func segments(_ value: JSONValue?, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
-        for (name, raw) in try members(value, "segments", .invalidSegments, wrap) {
+        for member in try members(value, "segments", .invalidSegments, wrap) {
+            let (name, raw) = (member.key, member.value)
             switch raw {
             case .null: continue
             case .string(let s) where s.utf8.count <= Self.maxNameBytes: result.append((name, s))
@@ -171,7 +173,8 @@ public struct EventValidator: Sendable {
 
     private func numericMap(_ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(name: String, value: Double)] {
         var result: [(name: String, value: Double)] = []
-        for (name, raw) in try members(value, field, reason, wrap) {
+        for member in try members(value, field, reason, wrap) {
+            let (name, raw) = (member.key, member.value)
             switch raw {
             case .number(let n) where n.isFinite: result.append((name, n))
             case .bool(let b): result.append((name, b ? 1 : 0))

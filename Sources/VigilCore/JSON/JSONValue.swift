@@ -39,14 +39,26 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
+/// One member of a JSON object. (A struct rather than a tuple: arrays of tuples have their type
+/// metadata instantiated at run time, which showed up in the ingest profile.)
+public struct JSONMember: Sendable, Equatable {
+    public var key: String
+    public var value: JSONValue
+
+    public init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
+}
+
 /// The members of a JSON object in document order. A key that occurs twice resolves to its
 /// last occurrence, as in JavaScript and Python.
 public struct JSONObject: Sendable, Equatable {
     /// Members in document order, duplicates included.
-    public var members: [(key: String, value: JSONValue)]
+    public var members: [JSONMember]
 
     /// Creates an object from its members.
-    public init(_ members: [(key: String, value: JSONValue)] = []) {
+    public init(_ members: [JSONMember] = []) {
         self.members = members
     }
 
@@ -57,7 +69,7 @@ public struct JSONObject: Sendable, Equatable {
     }
 
     /// Members with duplicate keys collapsed to their last occurrence, in first-seen order.
-    public var uniqueMembers: [(key: String, value: JSONValue)] {
+    public var uniqueMembers: [JSONMember] {
         // Ingest objects are small and rarely repeat a key: a pairwise check is cheaper than
         // hashing every key into a dictionary.
         if members.count <= 24 {
@@ -71,7 +83,7 @@ public struct JSONObject: Sendable, Equatable {
             if !repeated { return members }
         }
         var seen: [String: Int] = [:]
-        var result: [(key: String, value: JSONValue)] = []
+        var result: [JSONMember] = []
         for member in members {
             if let index = seen[member.key] {
                 result[index].value = member.value
@@ -81,10 +93,5 @@ public struct JSONObject: Sendable, Equatable {
             }
         }
         return result
-    }
-
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.members.count == rhs.members.count
-            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 }
