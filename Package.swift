@@ -17,9 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-numerics.git", from: "1.1.1"),
     ],
     targets: [
-        .target(name: "VigilStats"),
+        .target(name: "VigilStats", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "VigilCore", dependencies: ["VigilStats"]),
         .target(
             name: "VigilStorage",
@@ -48,7 +49,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "VigilStatsTests", dependencies: ["VigilStats"]),
+        .testTarget(name: "VigilStatsTests", dependencies: ["VigilStats"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(
             name: "VigilStorageTests",

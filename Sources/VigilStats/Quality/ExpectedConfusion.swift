@@ -1,0 +1,100 @@
+/// Confidence-based performance estimation (CBPE) for a binary model, as NannyML computes it:
+/// each prediction with (calibrated) P(positive) = p adds p to expected TP and 1 − p to expected FP
+/// when predicted positive, p to expected FN and 1 − p to expected TN otherwise.
+///
+/// Mergeable (sums add, exactly up to floating-point rounding). Memory: 40 bytes.
+public struct ExpectedConfusion: Sendable, Equatable {
+    public private(set) var truePositives = 0.0
+    public private(set) var falsePositives = 0.0
+    public private(set) var falseNegatives = 0.0
+    public private(set) var trueNegatives = 0.0
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// Adds one prediction: its predicted class and P(positive) in [0, 1].
+    public mutating func add(predictedPositive: Bool, probability p: Double) {
+        let p = Swift.min(1, Swift.max(0, p))
+        if predictedPositive {
+            truePositives += p
+            falsePositives += 1 - p
+        } else {
+            falseNegatives += p
+            trueNegatives += 1 - p
+        }
+        count += 1
+    }
+
+    public mutating func merge(_ other: ExpectedConfusion) {
+        truePositives += other.truePositives
+        falsePositives += other.falsePositives
+        falseNegatives += other.falseNegatives
+        trueNegatives += other.trueNegatives
+        count += other.count
+    }
+
+    /// E[TP]/(E[TP]+E[FP]) (NannyML `estimate_precision`); `nil` with no predicted positives.
+    public var precision: Double? { ratio(truePositives, truePositives + falsePositives) }
+    /// E[TP]/(E[TP]+E[FN]) (NannyML `estimate_recall`); `nil` when no positive mass is expected.
+    public var recall: Double? { ratio(truePositives, truePositives + falseNegatives) }
+    /// 2E[TP]/(2E[TP]+E[FP]+E[FN]) (NannyML `estimate_f1`).
+    public var f1: Double? { ratio(2 * truePositives, 2 * truePositives + falsePositives + falseNegatives) }
+    /// (E[TP]+E[TN])/n (NannyML `estimate_accuracy`).
+    public var accuracy: Double? { count > 0 ? (truePositives + trueNegatives) / Double(count) : nil }
+
+    private func ratio(_ a: Double, _ b: Double) -> Double? { b > 0 ? a / b : nil }
+}
+
+/// Reliability of probabilities: expected calibration error over 10 equal-width bins and the
+/// Brier score.
+///
+/// ECE = Σ_b (n_b/n)·|mean(y)_b − mean(p)_b| with bins [0, 0.1), …, [0.9, 1.0] (p = 1 in the last);
+/// Brier = mean((p − y)²), as `sklearn.metrics.brier_score_loss`. Mergeable (sums add). Memory:
+/// 10 bins × 24 bytes.
+public struct CalibrationBins: Sendable, Equatable {
+    public static let binCount = 10
+    public private(set) var counts = [Int](repeating: 0, count: binCount)
+    public private(set) var probabilitySums = [Double](repeating: 0, count: binCount)
+    public private(set) var outcomeSums = [Int](repeating: 0, count: binCount)
+    public private(set) var squaredErrorSum = 0.0
+
+    public init() {}
+
+    /// The bin of probability p: ⌊10p⌋, with p = 1 in the last bin.
+    public static func bin(of p: Double) -> Int { Swift.min(binCount - 1, Swift.max(0, Int(p * Double(binCount)))) }
+
+    public mutating func add(probability p: Double, positive: Bool) {
+        let b = Self.bin(of: p)
+        counts[b] += 1
+        probabilitySums[b] += p
+        if positive { outcomeSums[b] += 1 }
+        let y = positive ? 1.0 : 0.0
+        squaredErrorSum += (p - y) * (p - y)
+    }
+
+    public mutating func merge(_ other: CalibrationBins) {
+        for b in 0..<Self.binCount {
+            counts[b] += other.counts[b]
+            probabilitySums[b] += other.probabilitySums[b]
+            outcomeSums[b] += other.outcomeSums[b]
+        }
+        squaredErrorSum += other.squaredErrorSum
+    }
+
+    public var count: Int { counts.reduce(0, +) }
+
+    /// Expected calibration error; `nil` when empty.
+    public var expectedCalibrationError: Double? {
+        let n = Double(count)
+        guard n > 0 else { return nil }
+        var ece = 0.0
+        for b in 0..<Self.binCount where counts[b] > 0 {
+            let size = Double(counts[b])
+            ece += size / n * abs(Double(outcomeSums[b]) / size - probabilitySums[b] / size)
+        }
+        return ece
+    }
+
+    /// Brier score; `nil` when empty.
+    public var brierScore: Double? { count > 0 ? squaredErrorSum / Double(count) : nil }
+}
