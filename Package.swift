@@ -49,6 +49,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "vigil-stats-bench", dependencies: ["VigilStats"], path: "Benchmarks/StatsBench"),
         .testTarget(name: "VigilStatsTests", dependencies: ["VigilStats"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(

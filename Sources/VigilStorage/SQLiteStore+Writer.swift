@@ -77,14 +77,15 @@ struct WriteSession {
 
     // MARK: - Predictions
 
-    private mutating func insert(_ p: Prediction, receivedAt: Int64) throws -> ItemOutcome {
+    private mutating func insert(_ prepared: SQLiteStore.PreparedPrediction, receivedAt: Int64) throws -> ItemOutcome {
+        let p = prepared.prediction
         let model = try modelID(p.model)
         let statement = try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO predictions (model_id, ext_id, ts, received_at, version, variant, prediction, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        try statement.execute(arguments: [model, p.id, p.timestamp, receivedAt, p.version, p.variant, p.outputText,
-                                          Data(p.encodedPayload())])
+        try statement.execute(arguments: [model, p.id, p.timestamp, receivedAt, p.version, p.variant, prepared.outputText,
+                                          prepared.payload])
         if db.changesCount == 0 {
             withSchema(p.model) { $0.counts.duplicatePredictions += 1 }
             return .duplicate

@@ -7,8 +7,21 @@ import VigilCore
 /// The embedded event store: one SQLite file in WAL mode. Writes go through a group-commit
 /// writer; reads use GRDB's reader pool and never wait for writes.
 public final class SQLiteStore: EventStore, Sendable {
+    /// A prediction with its stored columns encoded in the request's task, off the single writer thread.
+    struct PreparedPrediction: Sendable {
+        var prediction: Prediction
+        var outputText: String
+        var payload: Data
+
+        init(_ prediction: Prediction) {
+            self.prediction = prediction
+            outputText = prediction.outputText
+            payload = Data(prediction.encodedPayload())
+        }
+    }
+
     enum Write: Sendable {
-        case predictions([Prediction], receivedAt: Int64)
+        case predictions([PreparedPrediction], receivedAt: Int64)
         case labels([Label], receivedAt: Int64)
         case expire(at: Int64)
     }
@@ -90,7 +103,7 @@ public final class SQLiteStore: EventStore, Sendable {
 
     public func ingest(predictions: [Prediction], receivedAt: Int64) async throws -> [ItemOutcome] {
         guard !predictions.isEmpty else { return [] }
-        guard case .outcomes(let outcomes) = try await submit(.predictions(predictions, receivedAt: receivedAt)) else {
+        guard case .outcomes(let outcomes) = try await submit(.predictions(predictions.map(PreparedPrediction.init), receivedAt: receivedAt)) else {
             preconditionFailure("prediction write answered with another kind")
         }
         return outcomes

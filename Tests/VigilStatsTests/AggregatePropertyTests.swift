@@ -139,6 +139,9 @@ import Testing
         #expect(merged.3.counts == whole.3.counts && merged.3.outcomeSums == whole.3.outcomeSums)
         #expect(agrees(merged.3.brierScore, whole.3.brierScore, relative: 1e-12, absolute: 1e-12))
         #expect(ConfusionMatrix.decode(whole.0.encoded()) == whole.0)
+        #expect(GroupCounters.decode(whole.1.encoded()) == whole.1)
+        #expect(ExpectedConfusion.decode(whole.2.encoded()) == whole.2)
+        #expect(CalibrationBins.decode(whole.3.encoded()) == whole.3)
     }
 
     @Test func corruptEncodingsDecodeToNil() {
@@ -148,5 +151,8 @@ import Testing
         #expect(BinnedHistogram.decode([5]) == nil)
         #expect(CategoryCounts.decode([0]) == nil)
         #expect(ConfusionMatrix.decode([1, 3]) == nil)
+        #expect(GroupCounters.decode([1, 2, 3]) == nil)
+        #expect(ExpectedConfusion.decode([0]) == nil)
+        #expect(CalibrationBins.decode([]) == nil)
     }
 }

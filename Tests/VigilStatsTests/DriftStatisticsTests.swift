@@ -32,6 +32,10 @@ import Testing
                             c.js_distance, "case \(i) JS distance")
             expectStatistic(DriftStatistics.wasserstein(c.reference, c.current), c.wasserstein, "case \(i) Wasserstein")
             expectStatistic(DriftStatistics.ksStatistic(c.reference, c.current), c.ks_statistic, "case \(i) KS statistic")
+            let ks = try #require(KolmogorovSmirnov.test(c.reference, c.current))
+            #expect(ks.method == .exact)
+            expectStatistic(ks.statistic, c.ks_statistic, "case \(i) KS statistic (test)")
+            expectPValue(ks.pValue, c.ks_pvalue, "case \(i) KS exact p-value (n=\(c.reference.count), m=\(c.current.count))")
         }
     }
 

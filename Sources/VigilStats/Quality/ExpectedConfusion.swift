@@ -43,6 +43,24 @@ public struct ExpectedConfusion: Sendable, Equatable {
     public var accuracy: Double? { count > 0 ? (truePositives + trueNegatives) / Double(count) : nil }
 
     private func ratio(_ a: Double, _ b: Double) -> Double? { b > 0 ? a / b : nil }
+
+    /// Four doubles and a varint.
+    public func encoded() -> [UInt8] {
+        var w = BinaryWriter(capacity: 40)
+        for v in [truePositives, falsePositives, falseNegatives, trueNegatives] { w.write(double: v) }
+        w.write(varint: UInt64(count))
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> ExpectedConfusion? {
+        var r = BinaryReader(bytes)
+        guard let tp = r.readDouble(), let fp = r.readDouble(), let fn = r.readDouble(), let tn = r.readDouble(),
+            let count = r.readVarint(), count <= UInt64(Int.max / 2), r.isAtEnd
+        else { return nil }
+        var e = ExpectedConfusion()
+        (e.truePositives, e.falsePositives, e.falseNegatives, e.trueNegatives, e.count) = (tp, fp, fn, tn, Int(count))
+        return e
+    }
 }
 
 /// Reliability of probabilities: expected calibration error over 10 equal-width bins and the
@@ -97,4 +115,29 @@ public struct CalibrationBins: Sendable, Equatable {
 
     /// Brier score; `nil` when empty.
     public var brierScore: Double? { count > 0 ? squaredErrorSum / Double(count) : nil }
+
+    /// Per bin: count, probability sum, outcome sum; then the squared-error sum.
+    public func encoded() -> [UInt8] {
+        var w = BinaryWriter(capacity: 200)
+        for b in 0..<Self.binCount {
+            w.write(varint: UInt64(counts[b]))
+            w.write(double: probabilitySums[b])
+            w.write(varint: UInt64(outcomeSums[b]))
+        }
+        w.write(double: squaredErrorSum)
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> CalibrationBins? {
+        var r = BinaryReader(bytes)
+        var c = CalibrationBins()
+        for b in 0..<binCount {
+            guard let n = r.readVarint(), n <= UInt64(Int.max / 2), let p = r.readDouble(), let y = r.readVarint(), y <= n
+            else { return nil }
+            (c.counts[b], c.probabilitySums[b], c.outcomeSums[b]) = (Int(n), p, Int(y))
+        }
+        guard let sse = r.readDouble(), r.isAtEnd else { return nil }
+        c.squaredErrorSum = sse
+        return c
+    }
 }

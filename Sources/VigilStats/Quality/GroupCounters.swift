@@ -100,3 +100,28 @@ public struct FairnessGaps: Sendable, Equatable {
         if let tpr, let fpr { equalizedOddsDifference = Swift.max(tpr, fpr) }
     }
 }
+
+extension GroupCounters {
+    /// Six varints.
+    public func encoded() -> [UInt8] {
+        var w = BinaryWriter(capacity: 16)
+        for v in [predictions, selected, truePositives, falsePositives, falseNegatives, trueNegatives] {
+            w.write(varint: UInt64(v))
+        }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> GroupCounters? {
+        var r = BinaryReader(bytes)
+        var values: [Int] = []
+        for _ in 0..<6 {
+            guard let v = r.readVarint(), v <= UInt64(Int.max / 2) else { return nil }
+            values.append(Int(v))
+        }
+        guard r.isAtEnd else { return nil }
+        var g = GroupCounters()
+        (g.predictions, g.selected, g.truePositives) = (values[0], values[1], values[2])
+        (g.falsePositives, g.falseNegatives, g.trueNegatives) = (values[3], values[4], values[5])
+        return g
+    }
+}
