@@ -3,19 +3,8 @@
 // Run: swift run -c release vigil-stats-bench
 import VigilStats
 
-struct Rng: RandomNumberGenerator {
-    var state: UInt64 = 0x1234_5678
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 var sink = 0.0
-var rng = Rng()
+var rng = SplitMix64(state: 0x1234_5678)
 
 /// Median of `runs` timings of `body`, in nanoseconds per `operations`.
 @MainActor

@@ -44,11 +44,11 @@ struct WriteSession {
         }
     }
 
-    mutating func modelID(_ name: String) throws -> Int64 {
+    mutating func modelID(_ name: String, at now: Int64) throws -> Int64 {
         if let id = knownIDs[name] ?? newIDs[name] { return id }
         let fresh = ModelSchema(name: name, config: store.config.model(name))
         try db.execute(sql: "INSERT INTO models (name, created_at, schema) VALUES (?, ?, ?)",
-                       arguments: [name, Int64(Date().timeIntervalSince1970 * 1000), try encode(fresh)])
+                       arguments: [name, now, try encode(fresh)])
         let id = db.lastInsertedRowID
         newIDs[name] = id
         schemas[name] = fresh
@@ -79,7 +79,7 @@ struct WriteSession {
 
     private mutating func insert(_ prepared: SQLiteStore.PreparedPrediction, receivedAt: Int64) throws -> ItemOutcome {
         let p = prepared.prediction
-        let model = try modelID(p.model)
+        let model = try modelID(p.model, at: receivedAt)
         let statement = try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO predictions (model_id, ext_id, ts, received_at, version, variant, prediction, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -131,7 +131,7 @@ struct WriteSession {
     // MARK: - Labels
 
     private mutating func store(_ label: Label, receivedAt: Int64) throws -> ItemOutcome {
-        let model = try modelID(label.model)
+        let model = try modelID(label.model, at: receivedAt)
         let (text, kind) = label.valueColumns
         let metrics = Data(label.encodedMetrics())
         let joined = try db.cachedStatement(sql: """

@@ -4,16 +4,7 @@ import Testing
 /// Mergeability: merge(a, b) == merge(b, a); shards merged equal the whole stream; encode → decode
 /// round-trips. Exact for counts; moments to floating-point rounding (Chan's formula reorders sums).
 @Suite struct AggregatePropertyTests {
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Seeded = SplitMix64
 
     static let seeds: [UInt64] = Array(1...25)
 

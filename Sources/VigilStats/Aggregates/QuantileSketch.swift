@@ -22,7 +22,7 @@ public struct QuantileSketch: Sendable, Equatable {
     public private(set) var count = 0
     public private(set) var min = Double.infinity
     public private(set) var max = -Double.infinity
-    private var seed: UInt64 = 0x5DEE_CE66_D1CE_4E5B
+    private var random = SplitMix64(state: 0x5DEE_CE66_D1CE_4E5B)
 
     /// Minimum capacity of any level.
     static let minimumCapacity = 8
@@ -65,7 +65,7 @@ public struct QuantileSketch: Sendable, Equatable {
         count += other.count
         min = Swift.min(min, other.min)
         max = Swift.max(max, other.max)
-        seed ^= other.seed &* 0x9E37_79B9_7F4A_7C15
+        random.state ^= other.random.state &* 0x9E37_79B9_7F4A_7C15
         compress()
     }
 
@@ -86,7 +86,7 @@ public struct QuantileSketch: Sendable, Equatable {
         items.sort()
         var leftover: [Double] = []
         if items.count % 2 == 1 { leftover.append(items.removeLast()) }
-        let offset = Int(nextRandom() & 1)
+        let offset = Int(random.next() & 1)
         var promoted: [Double] = []
         promoted.reserveCapacity(items.count / 2)
         var i = offset
@@ -96,15 +96,6 @@ public struct QuantileSketch: Sendable, Equatable {
         }
         levels[h] = leftover
         levels[h + 1].append(contentsOf: promoted)
-    }
-
-    /// SplitMix64 step on the sketch's own state.
-    private mutating func nextRandom() -> UInt64 {
-        seed &+= 0x9E37_79B9_7F4A_7C15
-        var z = seed
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 
     /// Retained items with their weights, sorted by value.
@@ -152,7 +143,7 @@ extension QuantileSketch {
         w.write(varint: UInt64(count))
         w.write(double: min)
         w.write(double: max)
-        w.write(varint: seed)
+        w.write(varint: random.state)
         w.write(varint: UInt64(levels.count))
         for level in levels {
             w.write(varint: UInt64(level.count))
@@ -182,7 +173,8 @@ extension QuantileSketch {
             sketch.levels.append(level)
         }
         guard r.isAtEnd, weight == Int(count) else { return nil }
-        (sketch.count, sketch.min, sketch.max, sketch.seed) = (Int(count), min, max, seed)
+        (sketch.count, sketch.min, sketch.max) = (Int(count), min, max)
+        sketch.random = SplitMix64(state: seed)
         return sketch
     }
 }

@@ -16,10 +16,7 @@ public enum DriftStatistics {
     /// and current proportions, an empty bin's proportion replaced by 1e-4 (as Evidently's
     /// `psi_stat_test`). `nil` when either side is empty or the bin counts differ.
     public static func psi(reference: [Int], current: [Int]) -> Double? {
-        guard reference.count == current.count, !reference.isEmpty else { return nil }
-        let n = Double(reference.reduce(0, +))
-        let m = Double(current.reduce(0, +))
-        guard n > 0, m > 0 else { return nil }
+        guard let (n, m) = totals(reference, current) else { return nil }
         var sum = 0.0
         for (r, c) in zip(reference, current) {
             let e = r == 0 ? psiEpsilon : Double(r) / n
@@ -33,10 +30,7 @@ public enum DriftStatistics {
     /// √(½ KL(p‖m) + ½ KL(q‖m)) / √ln 2 with m = (p+q)/2, as
     /// `scipy.spatial.distance.jensenshannon(p, q, base=2)`. In [0, 1]; `nil` for an empty side.
     public static func jensenShannonDistance(reference: [Int], current: [Int]) -> Double? {
-        guard reference.count == current.count, !reference.isEmpty else { return nil }
-        let n = Double(reference.reduce(0, +))
-        let m = Double(current.reduce(0, +))
-        guard n > 0, m > 0 else { return nil }
+        guard let (n, m) = totals(reference, current) else { return nil }
         var divergence = 0.0
         for (r, c) in zip(reference, current) {
             let p = Double(r) / n
@@ -46,6 +40,14 @@ public enum DriftStatistics {
             if q > 0 { divergence += q * Double.log(q / mid) }
         }
         return Swift.max(0, divergence / 2 / Double.log(2.0)).squareRoot()
+    }
+
+    /// Both count vectors' totals, when they match in length and neither is empty.
+    private static func totals(_ reference: [Int], _ current: [Int]) -> (Double, Double)? {
+        guard reference.count == current.count, !reference.isEmpty else { return nil }
+        let n = Double(reference.reduce(0, +))
+        let m = Double(current.reduce(0, +))
+        return n > 0 && m > 0 ? (n, m) : nil
     }
 
     /// χ² test of independence on a contingency table (rows: samples, columns: categories), as
