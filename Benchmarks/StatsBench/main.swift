@@ -39,6 +39,7 @@ measure("GroupCounters.add (prediction + outcome)", operations: n) {
     var g = GroupCounters(); for (i, b) in bools.enumerated() { g.addPrediction(positive: b); g.addOutcome(predictedPositive: b, actualPositive: bools[(i + 7) % n]) }; return Double(g.labelled)
 }
 measure("ExpectedConfusion.add", operations: n) { var e = ExpectedConfusion(); for (i, b) in bools.enumerated() { e.add(predictedPositive: b, probability: abs(values[i]) / 100) }; return e.truePositives }
+measure("QuantileSketch.add (k = 200)", operations: n) { var q = QuantileSketch(); for v in values { q.add(v) }; return q.quantile(0.5)! }
 measure("CalibrationBins.add", operations: n) { var c = CalibrationBins(); for (i, b) in bools.enumerated() { c.add(probability: abs(values[i]) / 100, positive: b) }; return c.squaredErrorSum }
 
 // Merges: 10,000 shards each, as a window merges its buckets.
@@ -48,6 +49,12 @@ let momentShards = shardsOf { i -> Moments in var m = Moments(); for v in values
 let histogramShards = shardsOf { i -> BinnedHistogram in var h = BinnedHistogram(edges: edges)!; for v in values[(i * 100)..<(i * 100 + 100)] { h.add(v) }; return h }
 let categoryShards = shardsOf { i -> CategoryCounts in var c = CategoryCounts(); for s in categories[(i * 100)..<(i * 100 + 100)] { c.add(s) }; return c }
 let matrixShards = shardsOf { i -> ConfusionMatrix in var m = ConfusionMatrix(); for b in bools[(i * 100)..<(i * 100 + 100)] { m.add(truth: b ? "a" : "b", predicted: "a") }; return m }
+let sketchShards = (0..<1000).map { i -> QuantileSketch in var q = QuantileSketch(); for v in values[(i * 1000)..<(i * 1000 + 1000)] { q.add(v) }; return q }
+measure("QuantileSketch.merge (1,000 shards of 1,000)", operations: 1000) { var q = QuantileSketch(); for s in sketchShards { q.merge(s) }; return q.quantile(0.5)! }
+var sketchA = QuantileSketch(), sketchB = QuantileSketch()
+for v in values.prefix(500_000) { sketchA.add(v) }
+for v in values.suffix(500_000) { sketchB.add(v + 1) }
+measure("KS + Wasserstein from two sketches", operations: 1, runs: 101) { SketchDrift.ksStatistic(sketchA, sketchB)!.value + SketchDrift.wasserstein(sketchA, sketchB)!.value }
 measure("Moments.merge", operations: shards) { var m = Moments(); for s in momentShards { m.merge(s) }; return m.mean }
 measure("BinnedHistogram.merge", operations: shards) { var h = BinnedHistogram(edges: edges)!; for s in histogramShards { h.merge(s) }; return Double(h.total) }
 measure("CategoryCounts.merge (20 categories)", operations: shards) { var c = CategoryCounts(); for s in categoryShards { c.merge(s) }; return Double(c.total) }
