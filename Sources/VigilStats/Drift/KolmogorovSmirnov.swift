@@ -5,8 +5,8 @@ public struct KSResult: Sendable, Equatable {
     public enum Method: String, Sendable {
         /// The exact null distribution, as `scipy.stats.ks_2samp(method="exact")`.
         case exact
-        /// The limiting Kolmogorov distribution Q(√(nm/(n+m))·D). scipy uses the finite-n
-        /// `kstwo` distribution here instead; the two differ by O(1/√n) relative.
+        /// The one-sample distribution of Dₙ with n = round(n₁n₂/(n₁+n₂)), as
+        /// `ks_2samp(method="asymp")` (`scipy.stats.kstwo`).
         case asymptotic
     }
 
@@ -46,8 +46,9 @@ public enum KolmogorovSmirnov {
             let p = n1 == n2 ? probabilityOutsideSquare(n: n1, h: h) : probabilityOutsideBand(n1, n2, g: g, h: h)
             return KSResult(statistic: d, pValue: Swift.min(1, Swift.max(0, p)), method: .exact)
         }
-        let en = Double(n1) * Double(n2) / Double(n1 + n2)
-        return KSResult(statistic: d, pValue: kolmogorovSurvival(en.squareRoot() * d), method: .asymptotic)
+        // scipy: kstwo.sf(d, round(en)), numpy's round being half-to-even.
+        let en = (Double(n1) * Double(n2) / Double(n1 + n2)).rounded(.toNearestOrEven)
+        return KSResult(statistic: d, pValue: KolmogorovDistribution.survival(d, n: Int(en)), method: .asymptotic)
     }
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
@@ -94,20 +95,5 @@ public enum KolmogorovSmirnov {
             swap(&previous, &current)
         }
         return previous[n2]
-    }
-
-    /// The Kolmogorov distribution's survival function Q(t) = 2 Σ_{k≥1} (−1)^{k−1} e^{−2k²t²}.
-    static func kolmogorovSurvival(_ t: Double) -> Double {
-        guard t > 0 else { return 1 }
-        if t < 0.2 { return 1 }
-        var sum = 0.0
-        var k = 1.0
-        while k < 200 {
-            let term = Double.exp(-2 * k * k * t * t)
-            sum += (Int(k) % 2 == 1 ? term : -term)
-            if term < 1e-300 || term < abs(sum) * 1e-17 { break }
-            k += 1
-        }
-        return Swift.min(1, Swift.max(0, 2 * sum))
     }
 }

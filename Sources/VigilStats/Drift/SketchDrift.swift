@@ -18,6 +18,19 @@ public enum SketchDrift {
         return BoundedEstimate(value: d, bound: a.rankErrorBound + b.rankErrorBound)
     }
 
+    /// KS test from sketches: D̂ with its bound, the p-value at D̂ from the finite-n Kolmogorov
+    /// distribution with n = round(nₐn_b/(nₐ+n_b)) (as `ks_2samp(method="asymp")`), and the range
+    /// the p-value of the exact D lies in: P(Dₙ ≥ ·) is decreasing, so D ∈ [D̂ − β, D̂ + β] gives
+    /// p ∈ [sf(D̂ + β), sf(D̂ − β)]. `nil` when either sketch is empty.
+    public static func ksTest(_ a: QuantileSketch, _ b: QuantileSketch) -> (statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>)? {
+        guard let d = ksStatistic(a, b) else { return nil }
+        let n = Int((Double(a.count) * Double(b.count) / Double(a.count + b.count)).rounded(.toNearestOrEven))
+        let p = KolmogorovDistribution.survival(d.value, n: Swift.max(1, n))
+        let low = KolmogorovDistribution.survival(Swift.min(1, d.value + d.bound), n: Swift.max(1, n))
+        let high = KolmogorovDistribution.survival(Swift.max(0, d.value - d.bound), n: Swift.max(1, n))
+        return (d, p, low...high)
+    }
+
     /// Ŵ = ∫ |F̂ₐ − F̂_b| dx. Since both CDFs are within ε of the exact ones everywhere on
     /// [min, max], |Ŵ − W| ≤ (εₐ + ε_b)·(max − min) over both samples. `nil` when either is empty.
     public static func wasserstein(_ a: QuantileSketch, _ b: QuantileSketch) -> BoundedEstimate? {
