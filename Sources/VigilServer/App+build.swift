@@ -15,8 +15,10 @@ public struct AppServices: Sendable {
     /// Wall-clock time in milliseconds since the epoch; tests substitute their own.
     public let now: @Sendable () -> Int64
 
-    public init(config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook,
-                now: @escaping @Sendable () -> Int64 = AppServices.wallClock) {
+    public init(
+        config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook,
+        now: @escaping @Sendable () -> Int64 = AppServices.wallClock
+    ) {
         self.config = config
         self.store = store
         self.metrics = metrics
@@ -38,10 +40,13 @@ public struct AppOptions: Sendable {
 }
 
 /// Opens storage, wires the router and background services, and returns the application.
-public func buildApplication(config: VigilConfig, options: AppOptions = AppOptions(), logger: Logger) async throws -> some ApplicationProtocol {
+public func buildApplication(config: VigilConfig, options: AppOptions = AppOptions(), logger: Logger) async throws
+    -> some ApplicationProtocol
+{
     let tokens = try TokenBook(config: config.auth, environment: options.environment)
     if !tokens.isEnabled && !["127.0.0.1", "localhost", "::1"].contains(config.server.host) {
-        logger.warning("""
+        logger.warning(
+            """
             *** Binding \(config.server.host) with no auth tokens: anyone who can reach this port can write and read \
             model telemetry. Configure auth.tokens. ***
             """)
@@ -63,9 +68,11 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
         logger: logger)
     // Shut down in reverse order: the server drains in-flight requests first, then the store
     // commits what is queued and closes.
-    app.addServices(StoreService(store: store, logger: logger),
-                    LabelExpiryService(store: store, interval: options.expiryInterval, clock: ContinuousClock(),
-                                       now: options.now, logger: logger))
+    app.addServices(
+        StoreService(store: store, logger: logger),
+        LabelExpiryService(
+            store: store, interval: options.expiryInterval, clock: ContinuousClock(),
+            now: options.now, logger: logger))
     return app
 }
 

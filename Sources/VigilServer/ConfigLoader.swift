@@ -11,7 +11,9 @@ public enum ConfigLoader {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError(issues: [ConfigIssue(line: 0, column: 0, message: "cannot read \(path): \(error.localizedDescription)")])
+            throw ConfigError(issues: [
+                ConfigIssue(line: 0, column: 0, message: "cannot read \(path): \(error.localizedDescription)")
+            ])
         }
         return try parse(yaml: text)
     }
@@ -32,10 +34,12 @@ public enum ConfigLoader {
         let column = node.mark?.column ?? 0
         switch node {
         case .scalar(let scalar):
-            return ConfigNode(.scalar(scalar.string, quoted: scalar.style != .plain && scalar.style != .any),
-                              line: line, column: column)
+            return ConfigNode(
+                .scalar(scalar.string, quoted: scalar.style != .plain && scalar.style != .any),
+                line: line, column: column)
         case .mapping(let mapping):
-            return ConfigNode(.mapping(mapping.map { (convert($0.key), convert($0.value)) }), line: line, column: column)
+            return ConfigNode(
+                .mapping(mapping.map { (convert($0.key), convert($0.value)) }), line: line, column: column)
         case .sequence(let sequence):
             return ConfigNode(.sequence(sequence.map(convert)), line: line, column: column)
         case .alias:

@@ -47,8 +47,9 @@ struct WriteSession {
     mutating func modelID(_ name: String, at now: Int64) throws -> Int64 {
         if let id = knownIDs[name] ?? newIDs[name] { return id }
         let fresh = ModelSchema(name: name, config: store.config.model(name))
-        try db.execute(sql: "INSERT INTO models (name, created_at, schema) VALUES (?, ?, ?)",
-                       arguments: [name, now, try encode(fresh)])
+        try db.execute(
+            sql: "INSERT INTO models (name, created_at, schema) VALUES (?, ?, ?)",
+            arguments: [name, now, try encode(fresh)])
         let id = db.lastInsertedRowID
         newIDs[name] = id
         schemas[name] = fresh
@@ -80,12 +81,15 @@ struct WriteSession {
     private mutating func insert(_ prepared: SQLiteStore.PreparedPrediction, receivedAt: Int64) throws -> ItemOutcome {
         let p = prepared.prediction
         let model = try modelID(p.model, at: receivedAt)
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO predictions (model_id, ext_id, ts, received_at, version, variant, prediction, payload)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        try statement.execute(arguments: [model, p.id, p.timestamp, receivedAt, p.version, p.variant, prepared.outputText,
-                                          prepared.payload])
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO predictions (model_id, ext_id, ts, received_at, version, variant, prediction, payload)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            model, p.id, p.timestamp, receivedAt, p.version, p.variant, prepared.outputText,
+            prepared.payload,
+        ])
         if db.changesCount == 0 {
             withSchema(p.model) { $0.counts.duplicatePredictions += 1 }
             return .duplicate
@@ -95,7 +99,8 @@ struct WriteSession {
             return s.counts.pendingLabels > 0
         }
         if hasHeldLabels {
-            let joined = try joinHeldLabel(model: model, id: p.id, ttl: store.config.model(p.model).labelTTL.millis, now: receivedAt)
+            let joined = try joinHeldLabel(
+                model: model, id: p.id, ttl: store.config.model(p.model).labelTTL.millis, now: receivedAt)
             withSchema(p.model) { s in
                 guard let joined else { return }
                 s.counts.pendingLabels -= 1
@@ -108,23 +113,28 @@ struct WriteSession {
     /// Moves a held label onto the prediction that just arrived, unless it outlived `ttl`.
     /// Returns `nil` when no label was held, `true` when it joined, `false` when it had expired.
     private func joinHeldLabel(model: Int64, id: String, ttl: Int64, now: Int64) throws -> Bool? {
-        let select = try db.cachedStatement(sql: """
-            SELECT label, label_kind, metrics, ts, received_at FROM pending_labels WHERE model_id = ? AND ext_id = ?
-            """)
+        let select = try db.cachedStatement(
+            sql: """
+                SELECT label, label_kind, metrics, ts, received_at FROM pending_labels WHERE model_id = ? AND ext_id = ?
+                """)
         guard let row = try Row.fetchOne(select, arguments: [model, id]) else { return nil }
         try db.execute(sql: "DELETE FROM pending_labels WHERE model_id = ? AND ext_id = ?", arguments: [model, id])
         let receivedAt: Int64 = row["received_at"]
         guard receivedAt >= now - ttl else { return false }
-        try setLabel(model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: row["metrics"],
-                     ts: row["ts"], at: now)
+        try setLabel(
+            model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: row["metrics"],
+            ts: row["ts"], at: now)
         return true
     }
 
-    private func setLabel(model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, at now: Int64) throws {
-        let update = try db.cachedStatement(sql: """
-            UPDATE predictions SET label = ?, label_kind = ?, label_metrics = ?, label_ts = ?, labeled_at = ?
-            WHERE model_id = ? AND ext_id = ?
-            """)
+    private func setLabel(model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, at now: Int64)
+        throws
+    {
+        let update = try db.cachedStatement(
+            sql: """
+                UPDATE predictions SET label = ?, label_kind = ?, label_metrics = ?, label_ts = ?, labeled_at = ?
+                WHERE model_id = ? AND ext_id = ?
+                """)
         try update.execute(arguments: [text, kind, metrics, ts, now, model, id])
     }
 
@@ -134,9 +144,10 @@ struct WriteSession {
         let model = try modelID(label.model, at: receivedAt)
         let (text, kind) = label.valueColumns
         let metrics = Data(label.encodedMetrics())
-        let joined = try db.cachedStatement(sql: """
-            SELECT labeled_at, label, label_kind, label_metrics FROM predictions WHERE model_id = ? AND ext_id = ?
-            """)
+        let joined = try db.cachedStatement(
+            sql: """
+                SELECT labeled_at, label, label_kind, label_metrics FROM predictions WHERE model_id = ? AND ext_id = ?
+                """)
         let change: WritableKeyPath<ModelSchema.Counts, Int>
         if let row = try Row.fetchOne(joined, arguments: [model, label.id]) {
             let labeledAt: Int64? = row["labeled_at"]
@@ -149,11 +160,14 @@ struct WriteSession {
             } else {
                 change = \.labeled
             }
-            try setLabel(model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp, at: receivedAt)
+            try setLabel(
+                model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp,
+                at: receivedAt)
         } else {
-            let held = try db.cachedStatement(sql: """
-                SELECT label, label_kind, metrics FROM pending_labels WHERE model_id = ? AND ext_id = ?
-                """)
+            let held = try db.cachedStatement(
+                sql: """
+                    SELECT label, label_kind, metrics FROM pending_labels WHERE model_id = ? AND ext_id = ?
+                    """)
             if let row = try Row.fetchOne(held, arguments: [model, label.id]) {
                 if try sameTruth(label, row, metricsColumn: "metrics") {
                     withSchema(label.model) { $0.counts.duplicateLabels += 1 }
@@ -163,10 +177,11 @@ struct WriteSession {
             } else {
                 change = \.pendingLabels
             }
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO pending_labels (model_id, ext_id, label, label_kind, metrics, ts, received_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [model, label.id, text, kind, metrics, label.timestamp, receivedAt])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO pending_labels (model_id, ext_id, label, label_kind, metrics, ts, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [model, label.id, text, kind, metrics, label.timestamp, receivedAt])
         }
         withSchema(label.model) { s in
             s.counts[keyPath: change] += 1
@@ -182,8 +197,9 @@ struct WriteSession {
         guard let metrics = Label.decodeMetrics(Array(metricsData ?? Data([0]))) else {
             throw StorageError.corruptRecord("label metrics of '\(label.id)'")
         }
-        let stored = Label(id: label.id, model: label.model, value: Label.value(text: row["label"], kind: row["label_kind"]),
-                           metrics: metrics)
+        let stored = Label(
+            id: label.id, model: label.model, value: Label.value(text: row["label"], kind: row["label_kind"]),
+            metrics: metrics)
         return stored.sameTruth(as: label)
     }
 
@@ -192,9 +208,11 @@ struct WriteSession {
     private mutating func expireLabels(at now: Int64) throws -> Int {
         var total = 0
         let models = Array(knownIDs.merging(newIDs) { a, _ in a })
-        for (name, id) in models where (store.registry.schema(name)?.counts.pendingLabels ?? 0) > 0 || schemas[name] != nil {
+        for (name, id) in models
+        where (store.registry.schema(name)?.counts.pendingLabels ?? 0) > 0 || schemas[name] != nil {
             let cutoff = now - store.config.model(name).labelTTL.millis
-            try db.execute(sql: "DELETE FROM pending_labels WHERE model_id = ? AND received_at < ?", arguments: [id, cutoff])
+            try db.execute(
+                sql: "DELETE FROM pending_labels WHERE model_id = ? AND received_at < ?", arguments: [id, cutoff])
             let expired = db.changesCount
             guard expired > 0 else { continue }
             withSchema(name) { s in

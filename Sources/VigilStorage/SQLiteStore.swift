@@ -70,7 +70,9 @@ public final class SQLiteStore: EventStore, Sendable {
         return SQLiteStore(pool: pool, config: config, registry: ModelRegistry(schemas), modelIDs: ids, logger: logger)
     }
 
-    private init(pool: DatabasePool, config: VigilConfig, registry: ModelRegistry, modelIDs: [String: Int64], logger: Logger) {
+    private init(
+        pool: DatabasePool, config: VigilConfig, registry: ModelRegistry, modelIDs: [String: Int64], logger: Logger
+    ) {
         self.pool = pool
         self.config = config
         self.registry = registry
@@ -103,7 +105,10 @@ public final class SQLiteStore: EventStore, Sendable {
 
     public func ingest(predictions: [Prediction], receivedAt: Int64) async throws -> [ItemOutcome] {
         guard !predictions.isEmpty else { return [] }
-        guard case .outcomes(let outcomes) = try await submit(.predictions(predictions.map(PreparedPrediction.init), receivedAt: receivedAt)) else {
+        guard
+            case .outcomes(let outcomes) = try await submit(
+                .predictions(predictions.map(PreparedPrediction.init), receivedAt: receivedAt))
+        else {
             preconditionFailure("prediction write answered with another kind")
         }
         return outcomes

@@ -19,11 +19,16 @@ struct CheckConfig: ParsableCommand {
             throw ExitCode(1)
         }
         let environment = ProcessInfo.processInfo.environment
-        let unset = config.auth.tokens.map(\.env).filter { (environment[$0] ?? "").isEmpty }
+        let unset =
+            config.auth.tokens.map(\.env).filter { (environment[$0] ?? "").isEmpty }
             + config.notifiers.values.compactMap(\.secretEnv).filter { (environment[$0] ?? "").isEmpty }
         for name in unset {
-            print("\(file): note: environment variable \(name) is not set here; `vigil serve` needs it", to: &StandardError.stream)
+            print(
+                "\(file): note: environment variable \(name) is not set here; `vigil serve` needs it",
+                to: &StandardError.stream)
         }
-        print("\(file): OK (\(config.models.count) models, \(config.alerts.count) alerts, \(config.notifiers.count) notifiers, windows \(config.windows.map(\.text).joined(separator: ", ")))")
+        print(
+            "\(file): OK (\(config.models.count) models, \(config.alerts.count) alerts, \(config.notifiers.count) notifiers, windows \(config.windows.map(\.text).joined(separator: ", ")))"
+        )
     }
 }

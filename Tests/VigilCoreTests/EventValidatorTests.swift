@@ -1,28 +1,32 @@
 import Testing
+
 @testable import VigilCore
 
 @Suite struct EventValidatorTests {
     static let now: Int64 = 1_795_514_400_000
-    let validator = EventValidator(config: {
-        var config = VigilConfig()
-        var fraud = ModelConfig()
-        fraud.features = ["amount": .numeric, "country": .categorical]
-        config.models["fraud"] = fraud
-        return config
-    }())
+    let validator = EventValidator(
+        config: {
+            var config = VigilConfig()
+            var fraud = ModelConfig()
+            fraud.features = ["amount": .numeric, "country": .categorical]
+            config.models["fraud"] = fraud
+            return config
+        }())
 
     func prediction(_ json: String) throws -> Result<Prediction, ItemError> {
         validator.prediction(try JSONParser.parse(json), index: 7, receivedAt: Self.now)
     }
 
     @Test func acceptsAFullPrediction() throws {
-        let p = try prediction("""
+        let p = try prediction(
+            """
             {"id": "req-81f2", "model": "fraud", "version": "v7", "timestamp": "2026-11-24T10:00:00Z",
              "features": {"amount": 129.5, "country": "DE", "is_new": true, "age": null},
              "prediction": "fraud", "confidence": 0.91, "scores": {"fraud": 0.91, "ok": 0.09},
              "segments": {"region": "eu", "gender": "f", "tier": 2}, "variant": "canary",
              "metrics": {"latency_ms": 41, "cost_usd": 0.0021}}
-            """).get()
+            """
+        ).get()
         #expect(p.id == "req-81f2" && p.model == "fraud" && p.version == "v7" && p.variant == "canary")
         #expect(p.timestamp == Self.now)
         #expect(p.features.map(\.name) == ["amount", "country", "is_new", "age"])
@@ -43,7 +47,9 @@ import Testing
         let names = ["ä b.c", "has space", "dots.in.name", "日本", "🚀"]
         let features = names.map { "\"\($0)\": 1" }.joined(separator: ",")
         let segments = names.map { "\"\($0)\": \"\($0)\"" }.joined(separator: ",")
-        let p = try prediction(#"{"id": "a", "model": "m", "prediction": "ü x.y", "features": {\#(features)}, "segments": {\#(segments)}}"#).get()
+        let p = try prediction(
+            #"{"id": "a", "model": "m", "prediction": "ü x.y", "features": {\#(features)}, "segments": {\#(segments)}}"#
+        ).get()
         #expect(p.features.map(\.name) == names)
         #expect(p.segments.map(\.name) == names && p.segments.map(\.value) == names)
         #expect(p.output.classKey == "ü x.y")
@@ -92,7 +98,9 @@ import Testing
     }
 
     @Test func rejectedItemsKeepTheirID() throws {
-        guard case .failure(let error) = try prediction(#"{"id": "r-1", "model": "m", "prediction": 1, "confidence": 9}"#) else {
+        guard
+            case .failure(let error) = try prediction(#"{"id": "r-1", "model": "m", "prediction": 1, "confidence": 9}"#)
+        else {
             Issue.record("accepted")
             return
         }
@@ -117,7 +125,9 @@ import Testing
     }
 
     @Test func acceptsMetricOnlyLabels() throws {
-        let label = try validator.label(try JSONParser.parse(#"{"id": "a", "model": "m", "metrics": {"thumbs_up": true}}"#), index: 0).get()
+        let label = try validator.label(
+            try JSONParser.parse(#"{"id": "a", "model": "m", "metrics": {"thumbs_up": true}}"#), index: 0
+        ).get()
         #expect(label.value == nil && label.metrics.first?.value == 1)
     }
 }

@@ -1,8 +1,11 @@
 import Testing
+
 @testable import VigilCore
 
 @Suite struct IngestBodyTests {
-    func items(_ text: String, ndjson: Bool = false, kind: ItemKind = .prediction) throws(BodyError) -> [Result<JSONValue, ItemError>] {
+    func items(_ text: String, ndjson: Bool = false, kind: ItemKind = .prediction) throws(BodyError) -> [Result<
+        JSONValue, ItemError
+    >] {
         let bytes = Array(text.utf8)
         let result: Result<[Result<JSONValue, ItemError>], BodyError> = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(BodyError) in try IngestBody.items(buffer, ndjson: ndjson, kind: kind) }

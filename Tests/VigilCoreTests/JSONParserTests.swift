@@ -1,11 +1,14 @@
 import Testing
+
 @testable import VigilCore
 
 @Suite struct JSONParserTests {
     @Test func parsesEveryValueKind() throws {
         let value = try JSONParser.parse(#" {"a": [1, -2.5, 3e2, true, false, null, "x"], "b": {}} "#)
         let object = try #require(value.objectValue)
-        #expect(object["a"] == .array([.number(1), .number(-2.5), .number(300), .bool(true), .bool(false), .null, .string("x")]))
+        #expect(
+            object["a"]
+                == .array([.number(1), .number(-2.5), .number(300), .bool(true), .bool(false), .null, .string("x")]))
         #expect(object["b"] == .object(JSONObject()))
     }
 
@@ -54,9 +57,11 @@ import Testing
     /// The fast path must agree bit for bit with the standard library's correctly rounded parse.
     @Test func numbersMatchTheStandardLibrary() throws {
         var generator = SystemRandomNumberGenerator()
-        var texts = ["0", "-0", "1e22", "1e23", "123456789012345678901234", "0.1", "0.30000000000000004",
-                     "2.2250738585072014e-308", "1.7976931348623157e308", "5e-324", "9007199254740993",
-                     "1e400", "-1e-400", "0.000001", "123.456e-7", "1E+2"]
+        var texts = [
+            "0", "-0", "1e22", "1e23", "123456789012345678901234", "0.1", "0.30000000000000004",
+            "2.2250738585072014e-308", "1.7976931348623157e308", "5e-324", "9007199254740993",
+            "1e400", "-1e-400", "0.000001", "123.456e-7", "1E+2",
+        ]
         for _ in 0..<2000 {
             let mantissa = Int64.random(in: -999_999_999_999_999...999_999_999_999_999, using: &generator)
             let exponent = Int.random(in: -30...30, using: &generator)

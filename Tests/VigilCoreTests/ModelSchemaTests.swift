@@ -1,16 +1,21 @@
 import Testing
+
 @testable import VigilCore
 
 @Suite struct ModelSchemaTests {
-    func p(_ id: String, _ output: OutputValue, features: [(name: String, value: FeatureValue)] = [],
-           segments: [(name: String, value: String)] = [], version: String = "default", variant: String? = nil) -> Prediction {
-        Prediction(id: id, model: "m", version: version, variant: variant, timestamp: 1000, features: features,
-                   output: output, segments: segments)
+    func p(
+        _ id: String, _ output: OutputValue, features: [(name: String, value: FeatureValue)] = [],
+        segments: [(name: String, value: String)] = [], version: String = "default", variant: String? = nil
+    ) -> Prediction {
+        Prediction(
+            id: id, model: "m", version: version, variant: variant, timestamp: 1000, features: features,
+            output: output, segments: segments)
     }
 
     @Test func infersFeatureTypesAndReportsConflicts() {
         var schema = ModelSchema(name: "m", config: ModelConfig())
-        schema.observe(p("1", .text("a"), features: [("age", .missing), ("amount", .number(3)), ("country", .category("DE"))]))
+        schema.observe(
+            p("1", .text("a"), features: [("age", .missing), ("amount", .number(3)), ("country", .category("DE"))]))
         schema.observe(p("2", .text("b"), features: [("age", .number(30)), ("amount", .category("oops"))]))
         #expect(schema.featureOrder == ["age", "amount", "country"])
         #expect(schema.features["age"]?.type == .numeric && schema.features["age"]?.missing == 1)
@@ -61,11 +66,15 @@ import Testing
         let original = Prediction(
             id: "ü-1", model: "m", version: "v", variant: "shadow", timestamp: 42,
             features: [("a b", .number(-1.5)), ("c.d", .category("日本")), ("e", .missing)], output: .bool(true),
-            confidence: 0.75, scores: [("true", 0.75), ("false", 0.25)], segments: [("r", "eu")], metrics: [("tokens", 512)])
-        let decoded = Prediction.decode(id: original.id, model: "m", version: "v", variant: "shadow", timestamp: 42,
-                                        outputText: original.outputText, payload: original.encodedPayload())
+            confidence: 0.75, scores: [("true", 0.75), ("false", 0.25)], segments: [("r", "eu")],
+            metrics: [("tokens", 512)])
+        let decoded = Prediction.decode(
+            id: original.id, model: "m", version: "v", variant: "shadow", timestamp: 42,
+            outputText: original.outputText, payload: original.encodedPayload())
         #expect(decoded == original)
-        #expect(Prediction.decode(id: "x", model: "m", version: "v", variant: nil, timestamp: 0, outputText: "a",
-                                  payload: Array(original.encodedPayload().dropLast())) == nil)
+        #expect(
+            Prediction.decode(
+                id: "x", model: "m", version: "v", variant: nil, timestamp: 0, outputText: "a",
+                payload: Array(original.encodedPayload().dropLast())) == nil)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilCore
 
 @Suite struct TimestampTests {
@@ -19,7 +20,8 @@ import Testing
 
     @Test(arguments: [
         "2026-11-24", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-24T24:00:00Z", "2026-11-24T10:00:00",
-        "2026-11-24T10:00:00+2:00", "2026-11-24T10:00:00.Z", "yesterday", "1969-12-31T23:59:59Z", "2026-11-24T10:00:00Zjunk",
+        "2026-11-24T10:00:00+2:00", "2026-11-24T10:00:00.Z", "yesterday", "1969-12-31T23:59:59Z",
+        "2026-11-24T10:00:00Zjunk",
     ])
     func rejectsMalformedStrings(_ text: String) {
         #expect(Timestamp.parse(.string(text)) == nil)

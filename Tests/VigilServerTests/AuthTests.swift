@@ -2,13 +2,16 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import VigilCore
+
 @testable import VigilServer
 
 @Suite struct AuthTests {
     static let config: VigilConfig = {
         var config = VigilConfig()
-        config.auth.tokens = [TokenConfig(name: "checkout", env: "T_INGEST", scopes: [.ingest]),
-                              TokenConfig(name: "grafana", env: "T_READ", scopes: [.read])]
+        config.auth.tokens = [
+            TokenConfig(name: "checkout", env: "T_INGEST", scopes: [.ingest]),
+            TokenConfig(name: "grafana", env: "T_READ", scopes: [.read]),
+        ]
         return config
     }()
     static let environment = ["T_INGEST": "ingest-secret-1", "T_READ": "read-secret-2"]
@@ -22,11 +25,15 @@ import VigilCore
             #expect(status == .unauthorized && body?["error"] != nil)
             (status, _, _) = try await client.send(.post, "/v1/predictions", Self.body, headers: Self.bearer("nope"))
             #expect(status == .unauthorized)
-            (status, body, _) = try await client.send(.post, "/v1/predictions", Self.body, headers: Self.bearer("read-secret-2"))
+            (status, body, _) = try await client.send(
+                .post, "/v1/predictions", Self.body, headers: Self.bearer("read-secret-2"))
             #expect(status == .forbidden && body?["error"]?.stringValue?.contains("ingest") == true)
-            (status, _, _) = try await client.send(.post, "/v1/predictions", Self.body, headers: Self.bearer("ingest-secret-1"))
+            (status, _, _) = try await client.send(
+                .post, "/v1/predictions", Self.body, headers: Self.bearer("ingest-secret-1"))
             #expect(status == .ok)
-            (status, _, _) = try await client.send(.post, "/v1/labels", #"[{"id": "a", "model": "m", "label": 1}]"#, headers: Self.bearer("ingest-secret-1"))
+            (status, _, _) = try await client.send(
+                .post, "/v1/labels", #"[{"id": "a", "model": "m", "label": 1}]"#,
+                headers: Self.bearer("ingest-secret-1"))
             #expect(status == .ok)
         }
     }

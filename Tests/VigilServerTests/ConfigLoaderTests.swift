@@ -1,5 +1,6 @@
 import Testing
 import VigilCore
+
 @testable import VigilServer
 
 @Suite struct ConfigLoaderTests {
@@ -44,7 +45,9 @@ import VigilCore
         #expect(fraud.segments == [["region"], ["gender"], ["region", "gender"]])
         #expect(fraud.labelTTL.millis == 30 * 86_400_000)
         let rule = try #require(config.alerts.first)
-        #expect(rule.op == .greater && rule.threshold == 0.2 && rule.forDuration.millis == 600_000 && rule.minSamples == 500)
+        #expect(
+            rule.op == .greater && rule.threshold == 0.2 && rule.forDuration.millis == 600_000 && rule.minSamples == 500
+        )
         #expect(config.notifiers["oncall"]?.secretEnv == "VIGIL_HOOK_SECRET")
         #expect(config.notifiers["am"]?.type == .alertmanager)
     }
@@ -63,8 +66,14 @@ import VigilCore
         ("models:\n  'bad name':\n    task: binary\n", 3, "not a valid model name"),
         ("auth:\n  tokens:\n    - {name: a, env: X, scopes: [write]}\n", 3, "scopes must be one of"),
         ("alerts:\n  - {name: A, metric: nope, op: '>', threshold: 1, window: 1h}\n", 2, "unknown metric 'nope'"),
-        ("alerts:\n  - {name: A, metric: quality_f1, op: '>', threshold: 1, window: 2h}\n", 2, "not a configured window"),
-        ("alerts:\n  - {name: A, metric: quality_f1, op: '<', threshold: 1, window: 1h, notify: [pager]}\n", 2, "notifier 'pager' is not defined"),
+        (
+            "alerts:\n  - {name: A, metric: quality_f1, op: '>', threshold: 1, window: 2h}\n", 2,
+            "not a configured window"
+        ),
+        (
+            "alerts:\n  - {name: A, metric: quality_f1, op: '<', threshold: 1, window: 1h, notify: [pager]}\n", 2,
+            "notifier 'pager' is not defined"
+        ),
         ("notifiers:\n  x: {type: webhook, url: ftp://x}\n", 2, "http:// or https://"),
         ("server: [1, 2\n", 2, "YAML"),
     ])

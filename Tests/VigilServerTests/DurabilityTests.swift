@@ -9,7 +9,8 @@ import VigilCore
 
 /// What the clients were told was committed.
 final class Ledger: Sendable {
-    private let state = Mutex<(predictions: [String: String], labels: [String: (model: String, label: String)])>(([:], [:]))
+    private let state = Mutex<(predictions: [String: String], labels: [String: (model: String, label: String)])>(
+        ([:], [:]))
     func acknowledge(predictions ids: [String], model: String) {
         state.withLock { for id in ids { $0.predictions[id] = model } }
     }
@@ -48,10 +49,12 @@ final class Ledger: Sendable {
                 // Labels for ids of the next batch are held until it arrives. They carry the
                 // value the client sends again later: an unacknowledged in-flight request may
                 // have committed, so a different value could legitimately have replaced it.
-                let labels = (ids.prefix(25).map { ($0, model, "ok") }
-                    + (0..<5).map { ("c\(number)-b\(batch + 1)-\($0)", model, "ok") })
+                let labels =
+                    (ids.prefix(25).map { ($0, model, "ok") }
+                        + (0..<5).map { ("c\(number)-b\(batch + 1)-\($0)", model, "ok") })
                 let labelBody = labels.map { labelLine($0.0, model: $0.1, label: $0.2) }.joined(separator: "\n")
-                let labelResponse = try await client.post("/v1/labels", headers: ndjson, body: ByteBuffer(string: labelBody))
+                let labelResponse = try await client.post(
+                    "/v1/labels", headers: ndjson, body: ByteBuffer(string: labelBody))
                 guard labelResponse.status == .ok else { return }
                 ledger.acknowledge(labels: labels)
                 batch += 1
@@ -95,7 +98,8 @@ final class Ledger: Sendable {
             var labelDuplicates = 0
             for start in stride(from: 0, to: labels.count, by: 1000) {
                 let chunk = labels[start..<min(start + 1000, labels.count)]
-                let body = chunk.map { labelLine($0.key, model: $0.value.model, label: $0.value.label) }.joined(separator: "\n")
+                let body = chunk.map { labelLine($0.key, model: $0.value.model, label: $0.value.label) }.joined(
+                    separator: "\n")
                 let response = try await client.post("/v1/labels", headers: ndjson, body: ByteBuffer(string: body))
                 let json = try JSONParser.parse(String(buffer: response.body ?? ByteBuffer()))
                 labelDuplicates += json.objectValue?["duplicates"]?.numberValue.map { Int($0) } ?? 0
@@ -107,7 +111,8 @@ final class Ledger: Sendable {
         let queue = try DatabaseQueue(path: db)
         let (rows, distinct, counted, labeled, joined) = try await queue.read { db in
             let rows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM predictions")!
-            let distinct = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT model_id, ext_id FROM predictions)")!
+            let distinct = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT model_id, ext_id FROM predictions)")!
             var counted = 0
             var labeled = 0
             for json in try String.fetchAll(db, sql: "SELECT schema FROM models") {
@@ -156,7 +161,8 @@ final class Ledger: Sendable {
         #expect(output.contains("\(bad):2:9: server.port must be between 0 and 65535"), "\(output)")
         #expect(output.contains("\(bad):3:15:"), "\(output)")
         let good = directory.path("good.yaml")
-        try "windows: [5m, 1h]\nmodels:\n  fraud: {task: binary, positive_class: fraud}\n".write(toFile: good, atomically: true, encoding: .utf8)
+        try "windows: [5m, 1h]\nmodels:\n  fraud: {task: binary, positive_class: fraud}\n".write(
+            toFile: good, atomically: true, encoding: .utf8)
         let (okStatus, okOutput) = try runVigil(["check-config", good])
         #expect(okStatus == 0, "\(okOutput)")
         #expect(okOutput.contains("OK"))

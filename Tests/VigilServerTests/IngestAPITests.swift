@@ -2,20 +2,25 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import VigilCore
+
 @testable import VigilServer
 
 @Suite struct IngestAPITests {
-    static let item = #"{"id": "%@", "model": "fraud", "prediction": "fraud", "confidence": 0.9, "features": {"amount": 12.5}}"#
+    static let item =
+        #"{"id": "%@", "model": "fraud", "prediction": "fraud", "confidence": 0.9, "features": {"amount": 12.5}}"#
     static func item(_ id: String) -> String { item.replacingOccurrences(of: "%@", with: id) }
 
     @Test func acceptsTheThreeBodyShapes() async throws {
         try await withApp { client in
-            var (status, body, _) = try await client.send(.post, "/v1/predictions", "[\(Self.item("a")), \(Self.item("b"))]")
+            var (status, body, _) = try await client.send(
+                .post, "/v1/predictions", "[\(Self.item("a")), \(Self.item("b"))]")
             #expect(status == .ok && body?["accepted"]?.int == 2)
-            (status, body, _) = try await client.send(.post, "/v1/predictions", #"{"predictions": [\#(Self.item("c"))]}"#)
+            (status, body, _) = try await client.send(
+                .post, "/v1/predictions", #"{"predictions": [\#(Self.item("c"))]}"#)
             #expect(status == .ok && body?["accepted"]?.int == 1)
-            (status, body, _) = try await client.send(.post, "/v1/predictions", "\(Self.item("d"))\n\(Self.item("e"))\n",
-                                                     headers: [.contentType: "application/x-ndjson"])
+            (status, body, _) = try await client.send(
+                .post, "/v1/predictions", "\(Self.item("d"))\n\(Self.item("e"))\n",
+                headers: [.contentType: "application/x-ndjson"])
             #expect(status == .ok && body?["accepted"]?.int == 2)
             (_, body, _) = try await client.send(.get, "/v1/models")
             #expect(body?["models"]?[0]?["counts"]?["predictions"]?.int == 5)
@@ -24,7 +29,8 @@ import VigilCore
 
     @Test func rejectsInvalidItemsOneByOneAndStoresTheRest() async throws {
         try await withApp { client in
-            let body = "[\(Self.item("ok-1")), {\"id\": \"bad\", \"model\": \"fraud\", \"prediction\": 1, \"confidence\": 3}, 17, \(Self.item("ok-2"))]"
+            let body =
+                "[\(Self.item("ok-1")), {\"id\": \"bad\", \"model\": \"fraud\", \"prediction\": 1, \"confidence\": 3}, 17, \(Self.item("ok-2"))]"
             let (status, response, _) = try await client.send(.post, "/v1/predictions", body)
             #expect(status == .ok)
             #expect(response?["accepted"]?.int == 2 && response?["rejected"]?.int == 2)
@@ -38,10 +44,12 @@ import VigilCore
 
     @Test func ndjsonLineThatDoesNotParseIsRejectedByIndex() async throws {
         try await withApp { client in
-            let (status, body, _) = try await client.send(.post, "/v1/predictions", "\(Self.item("a"))\n{oops\n\(Self.item("b"))",
-                                                         headers: [.contentType: "application/x-ndjson"])
+            let (status, body, _) = try await client.send(
+                .post, "/v1/predictions", "\(Self.item("a"))\n{oops\n\(Self.item("b"))",
+                headers: [.contentType: "application/x-ndjson"])
             #expect(status == .ok && body?["accepted"]?.int == 2)
-            #expect(body?["errors"]?[0]?["index"]?.int == 1 && body?["errors"]?[0]?["reason"] == .string("malformed_json"))
+            #expect(
+                body?["errors"]?[0]?["index"]?.int == 1 && body?["errors"]?[0]?["reason"] == .string("malformed_json"))
         }
     }
 
@@ -72,7 +80,8 @@ import VigilCore
     @Test func duplicatesAreIdempotentAndCounted() async throws {
         try await withApp { client in
             _ = try await client.send(.post, "/v1/predictions", "[\(Self.item("a")), \(Self.item("b"))]")
-            let (_, body, _) = try await client.send(.post, "/v1/predictions", "[\(Self.item("a")), \(Self.item("b")), \(Self.item("c"))]")
+            let (_, body, _) = try await client.send(
+                .post, "/v1/predictions", "[\(Self.item("a")), \(Self.item("b")), \(Self.item("c"))]")
             #expect(body?["accepted"]?.int == 1 && body?["duplicates"]?.int == 2)
             let (_, models, _) = try await client.send(.get, "/v1/models")
             #expect(models?["models"]?[0]?["counts"]?["predictions"]?.int == 3)
@@ -83,7 +92,10 @@ import VigilCore
     @Test func labelsJoinBeforeAndAfterTheirPrediction() async throws {
         try await withApp { client in
             _ = try await client.send(.post, "/v1/predictions", "[\(Self.item("first"))]")
-            var (_, body, _) = try await client.send(.post, "/v1/labels", #"[{"id": "first", "model": "fraud", "label": "ok"}, {"id": "early", "model": "fraud", "label": "fraud"}]"#)
+            var (_, body, _) = try await client.send(
+                .post, "/v1/labels",
+                #"[{"id": "first", "model": "fraud", "label": "ok"}, {"id": "early", "model": "fraud", "label": "fraud"}]"#
+            )
             #expect(body?["accepted"]?.int == 2)
             (_, body, _) = try await client.send(.get, "/v1/models")
             var counts = body?["models"]?[0]?["counts"]
@@ -94,7 +106,10 @@ import VigilCore
             #expect(counts?["labeled"]?.int == 2 && counts?["pending_labels"]?.int == 0)
             #expect(body?["models"]?[0]?["label_coverage"]?.numberValue == 1.0)
             // A re-sent identical label is a duplicate; a different one replaces it.
-            (_, body, _) = try await client.send(.post, "/v1/labels", #"{"labels": [{"id": "first", "model": "fraud", "label": "ok"}, {"id": "early", "model": "fraud", "label": "ok"}]}"#)
+            (_, body, _) = try await client.send(
+                .post, "/v1/labels",
+                #"{"labels": [{"id": "first", "model": "fraud", "label": "ok"}, {"id": "early", "model": "fraud", "label": "ok"}]}"#
+            )
             #expect(body?["duplicates"]?.int == 1 && body?["accepted"]?.int == 1)
         }
     }
@@ -106,7 +121,10 @@ import VigilCore
         config.models["fraud"] = model
         let clock = ManualClock(1_795_514_400_000)
         try await withApp(config, clock: clock) { client in
-            _ = try await client.send(.post, "/v1/labels", #"[{"id": "late", "model": "fraud", "label": "ok"}, {"id": "ontime", "model": "fraud", "label": "ok"}]"#)
+            _ = try await client.send(
+                .post, "/v1/labels",
+                #"[{"id": "late", "model": "fraud", "label": "ok"}, {"id": "ontime", "model": "fraud", "label": "ok"}]"#
+            )
             clock.advance(byMillis: 3_600_000)
             _ = try await client.send(.post, "/v1/predictions", "[\(Self.item("ontime"))]")
             clock.advance(byMillis: 86_400_000)
@@ -124,7 +142,8 @@ import VigilCore
         let features = names.enumerated().map { "\"\($1)\": \($0)" }.joined(separator: ", ")
         let segments = names.map { "\"\($0)\": \"\($0)\"" }.joined(separator: ", ")
         try await withApp { client in
-            let item = #"{"id": "u", "model": "m", "prediction": "clâss x.y", "features": {\#(features)}, "segments": {\#(segments)}}"#
+            let item =
+                #"{"id": "u", "model": "m", "prediction": "clâss x.y", "features": {\#(features)}, "segments": {\#(segments)}}"#
             _ = try await client.send(.post, "/v1/predictions", "[\(item)]")
             _ = try await client.send(.post, "/v1/labels", #"[{"id": "u", "model": "m", "label": "lâbel 2"}]"#)
             let (_, body, _) = try await client.send(.get, "/v1/models")

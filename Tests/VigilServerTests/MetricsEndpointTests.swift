@@ -1,12 +1,16 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+
 @testable import VigilServer
 
 @Suite struct MetricsEndpointTests {
     @Test func exportsTheServiceFamilies() async throws {
         try await withApp { client in
-            _ = try await client.send(.post, "/v1/predictions", #"[{"id": "a", "model": "fraud", "version": "v7", "prediction": 1}, {"id": "b", "model": "fraud", "prediction": 1, "confidence": 7}]"#)
+            _ = try await client.send(
+                .post, "/v1/predictions",
+                #"[{"id": "a", "model": "fraud", "version": "v7", "prediction": 1}, {"id": "b", "model": "fraud", "prediction": 1, "confidence": 7}]"#
+            )
             _ = try await client.send(.post, "/v1/labels", #"[{"id": "a", "model": "fraud", "label": 0}]"#)
             let (status, _, text) = try await client.send(.get, "/metrics")
             #expect(status == .ok)
@@ -18,10 +22,13 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: Promtool.shouldRun, "promtool is not installed: apt-get install prometheus (CI always runs this)"))
+    @Test(
+        .enabled(if: Promtool.shouldRun, "promtool is not installed: apt-get install prometheus (CI always runs this)"))
     func passesPromtoolCheckMetrics() async throws {
         try await withApp { client in
-            _ = try await client.send(.post, "/v1/predictions", #"[{"id": "a", "model": "fraud", "prediction": 1, "segments": {"r": "eu"}}, {"id": 3}]"#)
+            _ = try await client.send(
+                .post, "/v1/predictions",
+                #"[{"id": "a", "model": "fraud", "prediction": 1, "segments": {"r": "eu"}}, {"id": 3}]"#)
             _ = try await client.send(.post, "/v1/labels", #"[{"id": "zz", "model": "other", "label": 1}]"#)
             _ = try await client.send(.get, "/v1/models")
             let (_, _, text) = try await client.send(.get, "/metrics")

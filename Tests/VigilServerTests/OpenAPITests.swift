@@ -2,6 +2,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import Yams
+
 @testable import VigilServer
 
 @Suite struct OpenAPITests {

@@ -6,6 +6,7 @@ import NIOCore
 import Synchronization
 import Testing
 import VigilCore
+
 @testable import VigilServer
 
 /// A temporary directory removed when the value goes away.
@@ -46,8 +47,11 @@ func withApp(
 extension TestClientProtocol {
     /// Sends a request and returns status and parsed JSON body (`nil` when the body is not JSON).
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: HTTPFields = [:]) async throws -> (HTTPResponse.Status, JSONValue?, String) {
-        try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: HTTPFields = [:])
+        async throws -> (HTTPResponse.Status, JSONValue?, String)
+    {
+        try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) {
+            response in
             let text = String(buffer: response.body)
             return (response.status, try? JSONParser.parse(text), text)
         }

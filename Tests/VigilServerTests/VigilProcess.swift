@@ -16,8 +16,12 @@ final class VigilProcess: @unchecked Sendable {
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["VIGIL_BINARY"] { return path }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [bundle.appendingPathComponent("vigil").path,
-                          URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/vigil").path]
+        for candidate in [
+            bundle.appendingPathComponent("vigil").path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../.build/debug/vigil"
+            ).path,
+        ]
         where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilStats
 
 /// Mergeability: merge(a, b) == merge(b, a); shards merged equal the whole stream; encode → decode
@@ -10,10 +11,14 @@ import Testing
 
     /// A stream split into 1–5 shards at random points.
     static func shards<T>(_ values: [T], _ rng: inout Seeded) -> [[T]] {
-        var cuts = (0..<Int.random(in: 0...4, using: &rng)).map { _ in Int.random(in: 0...values.count, using: &rng) }.sorted()
+        var cuts = (0..<Int.random(in: 0...4, using: &rng)).map { _ in Int.random(in: 0...values.count, using: &rng) }
+            .sorted()
         cuts.append(values.count)
         var start = 0
-        return cuts.map { end in defer { start = end }; return Array(values[start..<end]) }
+        return cuts.map { end in
+            defer { start = end }
+            return Array(values[start..<end])
+        }
     }
 
     @Test(arguments: seeds) func moments(_ seed: UInt64) throws {
@@ -30,10 +35,12 @@ import Testing
         #expect(merged.count == whole.count && merged.min == whole.min && merged.max == whole.max)
         #expect(agrees(merged.mean, whole.mean, relative: 1e-9, absolute: 1e-6))
         #expect(agrees(merged.m2, whole.m2, relative: 1e-9, absolute: 1e-6))
-        var a = Moments(), b = Moments()
+        var a = Moments()
+        var b = Moments()
         values.prefix(values.count / 2).forEach { a.add($0) }
         values.dropFirst(values.count / 2).forEach { b.add($0) }
-        var ab = a, ba = b
+        var ab = a
+        var ba = b
         ab.merge(b)
         ba.merge(a)
         #expect(ab.count == ba.count && agrees(ab.mean, ba.mean, relative: 1e-12, absolute: 1e-9))
@@ -103,10 +110,18 @@ import Testing
     @Test(arguments: seeds) func countersMergeExactly(_ seed: UInt64) {
         var rng = Seeded(state: seed)
         let rows = (0..<Int.random(in: 0...400, using: &rng)).map { _ in
-            (Bool.random(using: &rng), Bool.random(using: &rng), Double.random(in: 0...1, using: &rng), ["a", "b c", "ü"].randomElement(using: &rng)!)
+            (
+                Bool.random(using: &rng), Bool.random(using: &rng), Double.random(in: 0...1, using: &rng),
+                ["a", "b c", "ü"].randomElement(using: &rng)!
+            )
         }
-        func fold(_ rows: [(Bool, Bool, Double, String)]) -> (ConfusionMatrix, GroupCounters, ExpectedConfusion, CalibrationBins) {
-            var m = ConfusionMatrix(), g = GroupCounters(), e = ExpectedConfusion(), cal = CalibrationBins()
+        func fold(_ rows: [(Bool, Bool, Double, String)]) -> (
+            ConfusionMatrix, GroupCounters, ExpectedConfusion, CalibrationBins
+        ) {
+            var m = ConfusionMatrix()
+            var g = GroupCounters()
+            var e = ExpectedConfusion()
+            var cal = CalibrationBins()
             for (pred, actual, p, cls) in rows {
                 m.add(truth: actual ? cls : "x", predicted: pred ? cls : "x")
                 g.addPrediction(positive: pred)
@@ -126,7 +141,9 @@ import Testing
             merged.3.merge(part.3)
         }
         #expect(merged.0 == whole.0 && merged.1 == whole.1)
-        #expect(merged.2.count == whole.2.count && agrees(merged.2.truePositives, whole.2.truePositives, relative: 1e-12, absolute: 1e-9))
+        #expect(
+            merged.2.count == whole.2.count
+                && agrees(merged.2.truePositives, whole.2.truePositives, relative: 1e-12, absolute: 1e-9))
         #expect(merged.3.counts == whole.3.counts && merged.3.outcomeSums == whole.3.outcomeSums)
         #expect(agrees(merged.3.brierScore, whole.3.brierScore, relative: 1e-12, absolute: 1e-12))
         #expect(ConfusionMatrix.decode(whole.0.encoded()) == whole.0)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilStats
 
 @Suite struct BinaryCodingTests {

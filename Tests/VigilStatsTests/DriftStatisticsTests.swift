@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilStats
 
 /// Drift statistics against scipy (KS statistic, Wasserstein, JS distance, chi-square) and the
@@ -26,16 +27,21 @@ import Testing
             var current = try #require(BinnedHistogram(edges: edges))
             c.reference.forEach { reference.add($0) }
             c.current.forEach { current.add($0) }
-            #expect(reference.counts == c.reference_counts && current.counts == c.current_counts, "case \(i) bin counts")
-            expectStatistic(DriftStatistics.psi(reference: reference.counts, current: current.counts), c.psi, "case \(i) PSI")
-            expectStatistic(DriftStatistics.jensenShannonDistance(reference: reference.counts, current: current.counts),
-                            c.js_distance, "case \(i) JS distance")
+            #expect(
+                reference.counts == c.reference_counts && current.counts == c.current_counts, "case \(i) bin counts")
+            expectStatistic(
+                DriftStatistics.psi(reference: reference.counts, current: current.counts), c.psi, "case \(i) PSI")
+            expectStatistic(
+                DriftStatistics.jensenShannonDistance(reference: reference.counts, current: current.counts),
+                c.js_distance, "case \(i) JS distance")
             expectStatistic(DriftStatistics.wasserstein(c.reference, c.current), c.wasserstein, "case \(i) Wasserstein")
-            expectStatistic(DriftStatistics.ksStatistic(c.reference, c.current), c.ks_statistic, "case \(i) KS statistic")
+            expectStatistic(
+                DriftStatistics.ksStatistic(c.reference, c.current), c.ks_statistic, "case \(i) KS statistic")
             let ks = try #require(KolmogorovSmirnov.test(c.reference, c.current))
             #expect(ks.method == .exact)
             expectStatistic(ks.statistic, c.ks_statistic, "case \(i) KS statistic (test)")
-            expectPValue(ks.pValue, c.ks_pvalue, "case \(i) KS exact p-value (n=\(c.reference.count), m=\(c.current.count))")
+            expectPValue(
+                ks.pValue, c.ks_pvalue, "case \(i) KS exact p-value (n=\(c.reference.count), m=\(c.current.count))")
         }
     }
 
@@ -44,7 +50,9 @@ import Testing
         #expect(fixture.cases.count >= 200)
         for (i, c) in fixture.cases.enumerated() {
             expectStatistic(DriftStatistics.psi(reference: c.reference, current: c.current), c.psi, "case \(i) PSI")
-            expectStatistic(DriftStatistics.jensenShannonDistance(reference: c.reference, current: c.current), c.js_distance, "case \(i) JS")
+            expectStatistic(
+                DriftStatistics.jensenShannonDistance(reference: c.reference, current: c.current), c.js_distance,
+                "case \(i) JS")
             let chi = try #require(DriftStatistics.chiSquareContingency([c.reference, c.current]))
             expectStatistic(chi.statistic, c.chi2_statistic, "case \(i) chi2 statistic")
             expectPValue(chi.pValue, c.chi2_pvalue, "case \(i) chi2 p-value")

@@ -7,7 +7,8 @@ struct FixtureFile<Case: Decodable>: Decodable {
     var cases: [Case]
 
     static func load(_ name: String) throws -> FixtureFile<Case> {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name).json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/\(name).json")
         return try JSONDecoder().decode(FixtureFile<Case>.self, from: Data(contentsOf: url))
     }
 }
@@ -28,18 +29,28 @@ func agrees(_ actual: Double?, _ expected: Double?, relative: Double, absolute: 
     }
 }
 
-func expectStatistic(_ actual: Double?, _ expected: Double?, _ what: @autoclosure () -> String,
-                     sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(agrees(actual, expected, relative: statisticTolerance.relative, absolute: statisticTolerance.absolute),
-            "\(what()): \(String(describing: actual)) vs reference \(String(describing: expected))", sourceLocation: sourceLocation)
+func expectStatistic(
+    _ actual: Double?, _ expected: Double?, _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        agrees(actual, expected, relative: statisticTolerance.relative, absolute: statisticTolerance.absolute),
+        "\(what()): \(String(describing: actual)) vs reference \(String(describing: expected))",
+        sourceLocation: sourceLocation)
 }
 
-func expectPValue(_ actual: Double?, _ expected: Double?, _ what: @autoclosure () -> String,
-                  sourceLocation: SourceLocation = #_sourceLocation) {
+func expectPValue(
+    _ actual: Double?, _ expected: Double?, _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     if let e = expected, e < 1e-300 {
-        #expect((actual ?? 1) < 1e-290, "\(what()): \(String(describing: actual)) vs reference \(e)", sourceLocation: sourceLocation)
+        #expect(
+            (actual ?? 1) < 1e-290, "\(what()): \(String(describing: actual)) vs reference \(e)",
+            sourceLocation: sourceLocation)
         return
     }
-    #expect(agrees(actual, expected, relative: pValueTolerance.relative),
-            "\(what()): \(String(describing: actual)) vs reference \(String(describing: expected))", sourceLocation: sourceLocation)
+    #expect(
+        agrees(actual, expected, relative: pValueTolerance.relative),
+        "\(what()): \(String(describing: actual)) vs reference \(String(describing: expected))",
+        sourceLocation: sourceLocation)
 }

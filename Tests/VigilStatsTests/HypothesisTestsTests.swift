@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilStats
 
 /// Interval and significance tests against statsmodels and scipy (tools/fixtures/generate.py).
@@ -25,15 +26,19 @@ import Testing
                 let interval = try #require(HypothesisTests.wilson(successes: c.x1!, trials: c.n1!))
                 expectStatistic(interval.lower, c.wilson![0], "case \(i) Wilson lower")
                 expectStatistic(interval.upper, c.wilson![1], "case \(i) Wilson upper")
-                let z = HypothesisTests.twoProportionZ(successes1: c.x1!, trials1: c.n1!, successes2: c.x2!, trials2: c.n2!)
+                let z = HypothesisTests.twoProportionZ(
+                    successes1: c.x1!, trials1: c.n1!, successes2: c.x2!, trials2: c.n2!)
                 if let expected = c.z {
                     expectStatistic(z?.statistic, expected, "case \(i) z")
                     expectPValue(z?.pValue, c.z_pvalue, "case \(i) z p-value")
                 }
             case "welch":
-                let a = Self.moments(c.a!), b = Self.moments(c.b!)
-                let r = try #require(HypothesisTests.welch(mean1: a.mean, variance1: a.sampleVariance!, count1: a.count,
-                                                           mean2: b.mean, variance2: b.sampleVariance!, count2: b.count))
+                let a = Self.moments(c.a!)
+                let b = Self.moments(c.b!)
+                let r = try #require(
+                    HypothesisTests.welch(
+                        mean1: a.mean, variance1: a.sampleVariance!, count1: a.count,
+                        mean2: b.mean, variance2: b.sampleVariance!, count2: b.count))
                 // Moments are accumulated one value at a time (Welford), scipy works on the whole
                 // array: the agreement is to floating-point rounding, held to the statistic bar.
                 expectStatistic(r.t, c.t, "case \(i) Welch t")

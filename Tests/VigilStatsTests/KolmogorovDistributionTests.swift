@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilStats
 
 /// The finite-n Kolmogorov distribution against `scipy.stats.kstwo`, across its computation

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilStats
 
 /// Classification (scikit-learn), fairness (Fairlearn), CBPE (NannyML) and calibration
@@ -60,7 +61,8 @@ import Testing
                 expectStatistic(counters.selectionRate, expected["sel"] ?? nil, "case \(i) \(name) selection rate")
             }
             let gaps = FairnessGaps(groups: groups.values)
-            expectStatistic(gaps.demographicParityDifference, c.demographic_parity_difference, "case \(i) DP difference")
+            expectStatistic(
+                gaps.demographicParityDifference, c.demographic_parity_difference, "case \(i) DP difference")
             expectStatistic(gaps.demographicParityRatio, c.demographic_parity_ratio, "case \(i) DP ratio")
             expectStatistic(gaps.equalOpportunityDifference, c.equal_opportunity_difference, "case \(i) EO difference")
             expectStatistic(gaps.equalizedOddsDifference, c.equalized_odds_difference, "case \(i) EOdds difference")

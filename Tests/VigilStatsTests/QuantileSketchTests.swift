@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VigilStats
 
 @Suite struct QuantileSketchTests {
@@ -54,7 +55,8 @@ import Testing
             values[start..<(start + 10_000)].forEach { s.add($0) }
             return s
         }
-        var forward = QuantileSketch(), backward = QuantileSketch()
+        var forward = QuantileSketch()
+        var backward = QuantileSketch()
         shards.forEach { forward.merge($0) }
         shards.reversed().forEach { backward.merge($0) }
         let sorted = values.sorted()
@@ -71,7 +73,7 @@ import Testing
         var sketch = QuantileSketch()
         var x: UInt64 = 1
         for _ in 0..<10_000_000 {
-            x = x &* 6364136223846793005 &+ 1442695040888963407
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             sketch.add(Double(x >> 11))
         }
         let levels = sketch.levels.count
@@ -97,7 +99,8 @@ import Testing
         for shift in [0.0, 0.1, 0.5, 2.0] {
             let a = (0..<50_000).map { _ in Self.normal(&rng) }
             let b = (0..<40_000).map { _ in Self.normal(&rng) * 1.2 + shift }
-            var sa = QuantileSketch(), sb = QuantileSketch()
+            var sa = QuantileSketch()
+            var sb = QuantileSketch()
             a.forEach { sa.add($0) }
             b.forEach { sb.add($0) }
             let ks = try #require(SketchDrift.ksStatistic(sa, sb))

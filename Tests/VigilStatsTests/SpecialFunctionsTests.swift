@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VigilStats
 
 /// Special functions against scipy.special / scipy.stats (tools/fixtures/generate.py).
@@ -26,7 +27,10 @@ import Testing
                 continue
             }
             // These are the probabilities behind every p-value: hold them to the p-value bar.
-            expectPValue(actual, c.expected, "\(c.fn)(a: \(c.a ?? .nan), b: \(c.b ?? .nan), x: \(c.x ?? .nan), df: \(c.df ?? .nan), t: \(c.t ?? .nan))")
+            expectPValue(
+                actual, c.expected,
+                "\(c.fn)(a: \(c.a ?? .nan), b: \(c.b ?? .nan), x: \(c.x ?? .nan), df: \(c.df ?? .nan), t: \(c.t ?? .nan))"
+            )
         }
     }
 

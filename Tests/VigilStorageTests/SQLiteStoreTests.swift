@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import Testing
 import VigilCore
+
 @testable import VigilStorage
 
 /// A store on a fresh temporary SQLite file, removed afterwards.
@@ -27,9 +28,12 @@ final class TemporaryStore {
 @Suite struct SQLiteStoreTests {
     static let t0: Int64 = 1_795_514_400_000
 
-    func prediction(_ id: String, model: String = "fraud", output: String = "fraud", version: String = "v1") -> Prediction {
-        Prediction(id: id, model: model, version: version, timestamp: Self.t0, features: [("amount", .number(10))],
-                   output: .text(output), confidence: 0.8)
+    func prediction(_ id: String, model: String = "fraud", output: String = "fraud", version: String = "v1")
+        -> Prediction
+    {
+        Prediction(
+            id: id, model: model, version: version, timestamp: Self.t0, features: [("amount", .number(10))],
+            output: .text(output), confidence: 0.8)
     }
 
     func label(_ id: String, _ value: String, model: String = "fraud") -> Label {
@@ -39,7 +43,8 @@ final class TemporaryStore {
     @Test func storesPredictionsAndCountsDuplicates() async throws {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
-        let first = try await store.ingest(predictions: [prediction("a"), prediction("b"), prediction("a")], receivedAt: Self.t0)
+        let first = try await store.ingest(
+            predictions: [prediction("a"), prediction("b"), prediction("a")], receivedAt: Self.t0)
         #expect(first == [.accepted, .accepted, .duplicate])
         let again = try await store.ingest(predictions: [prediction("b", output: "ok")], receivedAt: Self.t0)
         #expect(again == [.duplicate])
@@ -74,8 +79,10 @@ final class TemporaryStore {
         let counts = try #require(store.registry.schema("fraud")).counts
         #expect(counts.pendingLabels == 0 && counts.labeled == 1)
         let (held, joined) = try await store.pool.read { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending_labels")!,
-             try String.fetchOne(db, sql: "SELECT label FROM predictions WHERE ext_id = 'early'"))
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending_labels")!,
+                try String.fetchOne(db, sql: "SELECT label FROM predictions WHERE ext_id = 'early'")
+            )
         }
         #expect(held == 0 && joined == "fraud")
         store.close()
@@ -93,10 +100,14 @@ final class TemporaryStore {
         #expect(try await store.ingest(labels: [label("h", "ok")], receivedAt: Self.t0) == [.duplicate])
         #expect(try await store.ingest(labels: [label("h", "fraud")], receivedAt: Self.t0) == [.accepted])
         let counts = try #require(store.registry.schema("fraud")).counts
-        #expect(counts.duplicateLabels == 2 && counts.replacedLabels == 2 && counts.labeled == 1 && counts.pendingLabels == 1)
+        #expect(
+            counts.duplicateLabels == 2 && counts.replacedLabels == 2 && counts.labeled == 1
+                && counts.pendingLabels == 1)
         let stored = try await store.pool.read { db in
-            (try String.fetchOne(db, sql: "SELECT label FROM predictions WHERE ext_id = 'a'"),
-             try String.fetchOne(db, sql: "SELECT label FROM pending_labels WHERE ext_id = 'h'"))
+            (
+                try String.fetchOne(db, sql: "SELECT label FROM predictions WHERE ext_id = 'a'"),
+                try String.fetchOne(db, sql: "SELECT label FROM pending_labels WHERE ext_id = 'h'")
+            )
         }
         #expect(stored.0 == "fraud" && stored.1 == "fraud")
         store.close()
@@ -160,20 +171,24 @@ final class TemporaryStore {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
         store.close()
-        await #expect(throws: StorageError.self) { try await store.ingest(predictions: [prediction("a")], receivedAt: Self.t0) }
+        await #expect(throws: StorageError.self) {
+            try await store.ingest(predictions: [prediction("a")], receivedAt: Self.t0)
+        }
     }
 
     @Test func storedPayloadDecodesToTheIngestedPrediction() async throws {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
-        let original = Prediction(id: "p ü", model: "m", version: "v", variant: "canary", timestamp: Self.t0,
-                                  features: [("a.b c", .number(1.5)), ("k", .category("x"))], output: .number(0.25),
-                                  confidence: nil, scores: [], segments: [("région", "eu")], metrics: [("latency_ms", 4)])
+        let original = Prediction(
+            id: "p ü", model: "m", version: "v", variant: "canary", timestamp: Self.t0,
+            features: [("a.b c", .number(1.5)), ("k", .category("x"))], output: .number(0.25),
+            confidence: nil, scores: [], segments: [("région", "eu")], metrics: [("latency_ms", 4)])
         _ = try await store.ingest(predictions: [original], receivedAt: Self.t0)
         let row = try await store.pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM predictions") }
         let r = try #require(row)
-        let decoded = Prediction.decode(id: r["ext_id"], model: "m", version: r["version"], variant: r["variant"],
-                                        timestamp: r["ts"], outputText: r["prediction"], payload: Array(r["payload"] as Data))
+        let decoded = Prediction.decode(
+            id: r["ext_id"], model: "m", version: r["version"], variant: r["variant"],
+            timestamp: r["ts"], outputText: r["prediction"], payload: Array(r["payload"] as Data))
         #expect(decoded == original)
         store.close()
     }

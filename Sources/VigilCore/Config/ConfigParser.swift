@@ -15,7 +15,9 @@ public enum ConfigParser {
         return config
     }
 
-    static let topKeys = ["server", "storage", "auth", "windows", "evaluation_interval", "models", "alerts", "notifiers"]
+    static let topKeys = [
+        "server", "storage", "auth", "windows", "evaluation_interval", "models", "alerts", "notifiers",
+    ]
 
     private static func read(_ root: ConfigNode, into config: inout VigilConfig, _ r: inout ConfigReader) {
         for (key, node) in r.mapping(root, "config", allowed: topKeys) {
@@ -102,7 +104,9 @@ public enum ConfigParser {
                     continue
                 }
                 if scopes.isEmpty { r.fail(item, "\(path) needs at least one scope (ingest, read)") }
-                if auth.tokens.contains(where: { $0.name == name }) { r.fail(item, "\(path): duplicate token name '\(name)'") }
+                if auth.tokens.contains(where: { $0.name == name }) {
+                    r.fail(item, "\(path): duplicate token name '\(name)'")
+                }
                 auth.tokens.append(TokenConfig(name: name, env: env, scopes: scopes))
             }
         }
@@ -128,7 +132,8 @@ public enum ConfigParser {
             r.fail(node, "\(path) needs type and url")
             return nil
         }
-        guard let type = r.oneOf(typeNode, "\(path).type", NotifierType.self), let url = r.string(urlNode, "\(path).url")
+        guard let type = r.oneOf(typeNode, "\(path).type", NotifierType.self),
+            let url = r.string(urlNode, "\(path).url")
         else { return nil }
         if !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             r.fail(urlNode, "\(path).url must be an http:// or https:// URL")
@@ -150,13 +155,17 @@ public enum ConfigParser {
     /// Cross-references: alert windows must be configured windows, notify names must exist.
     private static func validateReferences(_ root: ConfigNode, _ config: VigilConfig, _ r: inout ConfigReader) {
         guard case .mapping(let pairs) = root.kind,
-            let alertsNode = pairs.first(where: { if case .scalar("alerts", _) = $0.key.kind { true } else { false } })?.value,
+            let alertsNode = pairs.first(where: { if case .scalar("alerts", _) = $0.key.kind { true } else { false } })?
+                .value,
             case .sequence(let items) = alertsNode.kind
         else { return }
         let windowTexts = config.windows.map(\.text)
         for (rule, item) in zip(config.alerts, items) {
             if !config.windows.contains(where: { $0.millis == rule.window.millis }) {
-                r.fail(item, "alert '\(rule.name)': window \(rule.window.text) is not a configured window (\(windowTexts.joined(separator: ", ")))")
+                r.fail(
+                    item,
+                    "alert '\(rule.name)': window \(rule.window.text) is not a configured window (\(windowTexts.joined(separator: ", ")))"
+                )
             }
             for name in rule.notify where config.notifiers[name] == nil {
                 r.fail(item, "alert '\(rule.name)': notifier '\(name)' is not defined under notifiers")
@@ -182,6 +191,8 @@ public enum ModelName {
 enum EnvName {
     static func isValid(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(first >= 48 && first <= 57) else { return false }
-        return name.utf8.allSatisfy { b in (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 }
+        return name.utf8.allSatisfy { b in
+            (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+        }
     }
 }

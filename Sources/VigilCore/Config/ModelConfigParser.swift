@@ -39,14 +39,17 @@ enum ModelConfigParser {
         return model
     }
 
-    private static func readRanges(_ node: ConfigNode, _ path: String, _ model: inout ModelConfig, _ r: inout ConfigReader) {
+    private static func readRanges(
+        _ node: ConfigNode, _ path: String, _ model: inout ModelConfig, _ r: inout ConfigReader
+    ) {
         for (name, rangeNode) in r.mapping(node, path) {
             let bounds = r.sequence(rangeNode, "\(path).\(name)")
             guard bounds.count == 2 else {
                 r.fail(rangeNode, "\(path).\(name) must be [min, max]")
                 continue
             }
-            guard let low = r.double(bounds[0], "\(path).\(name)[0]"), let high = r.double(bounds[1], "\(path).\(name)[1]")
+            guard let low = r.double(bounds[0], "\(path).\(name)[0]"),
+                let high = r.double(bounds[1], "\(path).\(name)[1]")
             else { continue }
             guard low <= high else {
                 r.fail(rangeNode, "\(path).\(name): min \(low) is greater than max \(high)")
@@ -56,16 +59,26 @@ enum ModelConfigParser {
         }
     }
 
-    private static func readDrift(_ node: ConfigNode, _ path: String, _ model: inout ModelConfig, _ r: inout ConfigReader) {
+    private static func readDrift(
+        _ node: ConfigNode, _ path: String, _ model: inout ModelConfig, _ r: inout ConfigReader
+    ) {
         for (key, value) in r.mapping(node, path, allowed: ["alpha", "psi", "js_distance"]) {
             guard let v = r.double(value, "\(path).\(key)") else { continue }
             switch key {
             case "alpha":
-                if v <= 0 || v >= 1 { r.fail(value, "\(path).alpha must be between 0 and 1") } else { model.driftAlpha = v }
+                if v <= 0 || v >= 1 {
+                    r.fail(value, "\(path).alpha must be between 0 and 1")
+                } else {
+                    model.driftAlpha = v
+                }
             case "psi":
                 if v < 0 { r.fail(value, "\(path).psi must not be negative") } else { model.driftPSI = v }
             default:
-                if v < 0 || v > 1 { r.fail(value, "\(path).js_distance must be between 0 and 1") } else { model.driftJS = v }
+                if v < 0 || v > 1 {
+                    r.fail(value, "\(path).js_distance must be between 0 and 1")
+                } else {
+                    model.driftJS = v
+                }
             }
         }
     }
@@ -73,8 +86,10 @@ enum ModelConfigParser {
 
 /// Reads one entry of `alerts`.
 enum AlertRuleParser {
-    static let keys = ["name", "model", "metric", "op", "threshold", "window", "for", "min_samples", "severity",
-                       "notify", "feature", "class", "segment", "group", "stat", "labels", "summary", "description"]
+    static let keys = [
+        "name", "model", "metric", "op", "threshold", "window", "for", "min_samples", "severity",
+        "notify", "feature", "class", "segment", "group", "stat", "labels", "summary", "description",
+    ]
     static let selectorKeys: Set<String> = ["feature", "class", "segment", "group", "stat"]
 
     static func read(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> AlertRuleConfig? {
@@ -92,7 +107,9 @@ enum AlertRuleParser {
             let window = r.interval(fields["window"]!, "\(path).window")
         else { return nil }
         if !AlertMetric.known.contains(metric) {
-            r.fail(fields["metric"]!, "\(path).metric: unknown metric '\(metric)' (use a DESIGN §6 family without the vigil_ prefix)")
+            r.fail(
+                fields["metric"]!,
+                "\(path).metric: unknown metric '\(metric)' (use a DESIGN §6 family without the vigil_ prefix)")
         }
         var rule = AlertRuleConfig(name: name, metric: metric, op: op, threshold: threshold, window: window)
         for (key, value) in fields {
@@ -102,9 +119,13 @@ enum AlertRuleParser {
             case "for":
                 // `for: 0s` is allowed and means firing on the first true evaluation.
                 if let text = r.string(value, p) {
-                    if text == "0s" || text == "0" { rule.forDuration = Interval(millis: 0, text: "0s") }
-                    else if let v = Interval.parse(text) { rule.forDuration = v }
-                    else { r.fail(value, "\(p) must be a duration such as 10m") }
+                    if text == "0s" || text == "0" {
+                        rule.forDuration = Interval(millis: 0, text: "0s")
+                    } else if let v = Interval.parse(text) {
+                        rule.forDuration = v
+                    } else {
+                        r.fail(value, "\(p) must be a duration such as 10m")
+                    }
                 }
             case "min_samples": if let v = r.int(value, p, in: 0...Int(Int32.max)) { rule.minSamples = v }
             case "severity": if let v = r.oneOf(value, p, Severity.self) { rule.severity = v }

@@ -5,8 +5,10 @@ public struct VigilConfig: Sendable, Equatable {
     public var storage = StorageConfig()
     public var auth = AuthConfig()
     /// Sliding windows, in the order configured.
-    public var windows: [Interval] = [.init(millis: 300_000, text: "5m"), .init(millis: 3_600_000, text: "1h"),
-                                      .init(millis: 86_400_000, text: "24h")]
+    public var windows: [Interval] = [
+        .init(millis: 300_000, text: "5m"), .init(millis: 3_600_000, text: "1h"),
+        .init(millis: 86_400_000, text: "24h"),
+    ]
     public var evaluationInterval = Interval(millis: 15_000, text: "15s")
     /// Declared models by name; undeclared models get `ModelConfig()`.
     public var models: [String: ModelConfig] = [:]
@@ -34,8 +36,10 @@ public struct Interval: Sendable, Equatable, Hashable, CustomStringConvertible {
 
     /// Parses `<integer><unit>` with unit `ms`, `s`, `m`, `h`, `d` or `w`; `nil` otherwise or when not positive.
     public static func parse(_ text: String) -> Interval? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000),
-                                        ("d", 86_400_000), ("w", 604_800_000)]
+        let units: [(String, Int64)] = [
+            ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000),
+            ("d", 86_400_000), ("w", 604_800_000),
+        ]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             let digits = text.dropLast(suffix.count)
             guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
@@ -112,7 +116,12 @@ public struct ModelConfig: Sendable, Equatable {
 }
 
 public enum ComparisonOp: String, Sendable, Equatable, CaseIterable {
-    case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "==", notEqual = "!="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case less = "<"
+    case lessOrEqual = "<="
+    case equal = "=="
+    case notEqual = "!="
 }
 
 public enum Severity: String, Sendable, Equatable, CaseIterable { case critical, warning, info }

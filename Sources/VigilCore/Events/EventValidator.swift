@@ -17,11 +17,16 @@ public struct EventValidator: Sendable {
     /// Validates one prediction item.
     public func prediction(_ value: JSONValue, index: Int, receivedAt: Int64) -> Result<Prediction, ItemError> {
         guard case .object(let item) = value else {
-            return .failure(ItemError(index: index, id: nil, reason: .notAnObject, message: "item must be a JSON object, got \(value.typeName)"))
+            return .failure(
+                ItemError(
+                    index: index, id: nil, reason: .notAnObject,
+                    message: "item must be a JSON object, got \(value.typeName)"))
         }
         let id = item["id"]?.stringValue
         do throws(ItemError) {
-            return .success(try prediction(item, receivedAt: receivedAt, wrap: { ItemError(index: index, id: id, reason: $0, message: $1) }))
+            return .success(
+                try prediction(
+                    item, receivedAt: receivedAt, wrap: { ItemError(index: index, id: id, reason: $0, message: $1) }))
         } catch {
             return .failure(error)
         }
@@ -30,10 +35,15 @@ public struct EventValidator: Sendable {
     /// Validates one label item.
     public func label(_ value: JSONValue, index: Int) -> Result<Label, ItemError> {
         guard case .object(let item) = value else {
-            return .failure(ItemError(index: index, id: nil, reason: .notAnObject, message: "item must be a JSON object, got \(value.typeName)"))
+            return .failure(
+                ItemError(
+                    index: index, id: nil, reason: .notAnObject,
+                    message: "item must be a JSON object, got \(value.typeName)"))
         }
         let id = item["id"]?.stringValue
-        let wrap = { (reason: RejectReason, message: String) in ItemError(index: index, id: id, reason: reason, message: message) }
+        let wrap = { (reason: RejectReason, message: String) in
+            ItemError(index: index, id: id, reason: reason, message: message)
+        }
         do throws(ItemError) {
             let (id, model) = try identity(item, wrap)
             var label = Label(id: id, model: model, value: nil)
@@ -59,9 +69,13 @@ public struct EventValidator: Sendable {
 
     private let timestampMessage = "timestamp must be an RFC 3339 string or Unix seconds between 1970 and 9999"
 
-    private func prediction(_ item: JSONObject, receivedAt: Int64, wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> Prediction {
+    private func prediction(_ item: JSONObject, receivedAt: Int64, wrap: (RejectReason, String) -> ItemError)
+        throws(ItemError) -> Prediction
+    {
         let (id, model) = try identity(item, wrap)
-        guard let raw = item["prediction"], raw != .null else { throw wrap(.invalidPrediction, "prediction is required") }
+        guard let raw = item["prediction"], raw != .null else {
+            throw wrap(.invalidPrediction, "prediction is required")
+        }
         guard let output = output(raw) else {
             throw wrap(.invalidPrediction, "prediction must be a string, number or boolean, got \(raw.typeName)")
         }
@@ -88,7 +102,9 @@ public struct EventValidator: Sendable {
         return p
     }
 
-    private func identity(_ item: JSONObject, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> (String, String) {
+    private func identity(_ item: JSONObject, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> (
+        String, String
+    ) {
         guard case .string(let id)? = item["id"] else {
             throw wrap(.invalidID, item["id"] == nil ? "id is required" : "id must be a string")
         }
@@ -113,7 +129,9 @@ public struct EventValidator: Sendable {
         }
     }
 
-    private func tag(_ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> String? {
+    private func tag(
+        _ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError
+    ) throws(ItemError) -> String? {
         guard let value, value != .null else { return nil }
         guard case .string(let s) = value, (1...64).contains(s.unicodeScalars.count),
             !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
@@ -121,18 +139,26 @@ public struct EventValidator: Sendable {
         return s
     }
 
-    private func members(_ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [JSONMember] {
+    private func members(
+        _ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError
+    ) throws(ItemError) -> [JSONMember] {
         guard let value, value != .null else { return [] }
-        guard case .object(let object) = value else { throw wrap(reason, "\(field) must be an object, got \(value.typeName)") }
+        guard case .object(let object) = value else {
+            throw wrap(reason, "\(field) must be an object, got \(value.typeName)")
+        }
         let unique = object.uniqueMembers
-        guard unique.count <= Self.maxMembers else { throw wrap(reason, "\(field) has more than \(Self.maxMembers) entries") }
+        guard unique.count <= Self.maxMembers else {
+            throw wrap(reason, "\(field) has more than \(Self.maxMembers) entries")
+        }
         if let bad = unique.first(where: { $0.key.isEmpty || $0.key.utf8.count > Self.maxNameBytes }) {
             throw wrap(reason, "\(field) name '\(bad.key.prefix(40))' must be 1 to \(Self.maxNameBytes) bytes")
         }
         return unique
     }
 
-    private func features(_ value: JSONValue?, declared: [String: FeatureType], _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(name: String, value: FeatureValue)] {
+    private func features(
+        _ value: JSONValue?, declared: [String: FeatureType], _ wrap: (RejectReason, String) -> ItemError
+    ) throws(ItemError) -> [(name: String, value: FeatureValue)] {
         var result: [(name: String, value: FeatureValue)] = []
         for member in try members(value, "features", .invalidFeatures, wrap) {
             let (name, raw) = (member.key, member.value)
@@ -145,17 +171,22 @@ public struct EventValidator: Sendable {
             case .string: throw wrap(.invalidFeatures, "features['\(name)'] is longer than \(Self.maxNameBytes) bytes")
             case .bool(let b): feature = .category(b ? "true" : "false")
             case .array, .object:
-                throw wrap(.invalidFeatures, "features['\(name)'] must be a number, string, boolean or null, got \(raw.typeName)")
+                throw wrap(
+                    .invalidFeatures,
+                    "features['\(name)'] must be a number, string, boolean or null, got \(raw.typeName)")
             }
             if let expected = declared[name], let actual = feature.impliedType, actual != expected {
-                throw wrap(.typeMismatch, "features['\(name)'] is declared \(expected.rawValue) but got \(raw.typeName)")
+                throw wrap(
+                    .typeMismatch, "features['\(name)'] is declared \(expected.rawValue) but got \(raw.typeName)")
             }
             result.append((name, feature))
         }
         return result
     }
 
-    private func segments(_ value: JSONValue?, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(name: String, value: String)] {
+    private func segments(_ value: JSONValue?, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(
+        name: String, value: String
+    )] {
         var result: [(name: String, value: String)] = []
         for member in try members(value, "segments", .invalidSegments, wrap) {
             let (name, raw) = (member.key, member.value)
@@ -171,7 +202,9 @@ public struct EventValidator: Sendable {
         return result
     }
 
-    private func numericMap(_ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError) throws(ItemError) -> [(name: String, value: Double)] {
+    private func numericMap(
+        _ value: JSONValue?, _ field: String, _ reason: RejectReason, _ wrap: (RejectReason, String) -> ItemError
+    ) throws(ItemError) -> [(name: String, value: Double)] {
         var result: [(name: String, value: Double)] = []
         for member in try members(value, field, reason, wrap) {
             let (name, raw) = (member.key, member.value)

@@ -10,7 +10,9 @@ public struct BodyError: Error, Sendable, Equatable, CustomStringConvertible {
 /// item object is accepted as a batch of one.
 public enum IngestBody {
     /// Content types read as NDJSON.
-    public static let ndjsonTypes = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-lines"]
+    public static let ndjsonTypes = [
+        "application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-lines",
+    ]
 
     /// Whether a `Content-Type` header value names NDJSON.
     public static func isNDJSON(contentType: String?) -> Bool {
@@ -21,7 +23,9 @@ public enum IngestBody {
 
     /// The items of a body: each parsed item, or the NDJSON line's parse error as that item's
     /// rejection. Throws when a JSON (non-NDJSON) body does not parse or has the wrong shape.
-    public static func items(_ body: UnsafeBufferPointer<UInt8>, ndjson: Bool, kind: ItemKind) throws(BodyError) -> [Result<JSONValue, ItemError>] {
+    public static func items(_ body: UnsafeBufferPointer<UInt8>, ndjson: Bool, kind: ItemKind) throws(BodyError)
+        -> [Result<JSONValue, ItemError>]
+    {
         if ndjson { return lines(body) }
         let value: JSONValue
         do {
@@ -42,7 +46,9 @@ public enum IngestBody {
             }
             return [.success(value)]
         default:
-            throw BodyError("request body must be a JSON array, an object with '\(kind.wrapperKey)', or NDJSON (Content-Type: application/x-ndjson); got \(value.typeName)")
+            throw BodyError(
+                "request body must be a JSON array, an object with '\(kind.wrapperKey)', or NDJSON (Content-Type: application/x-ndjson); got \(value.typeName)"
+            )
         }
     }
 
@@ -58,8 +64,11 @@ public enum IngestBody {
                 do {
                     result.append(.success(try JSONParser.parse(line)))
                 } catch {
-                    result.append(.failure(ItemError(index: result.count, id: nil, reason: .malformedJSON,
-                                                     message: "line is not valid JSON: \(error.description)")))
+                    result.append(
+                        .failure(
+                            ItemError(
+                                index: result.count, id: nil, reason: .malformedJSON,
+                                message: "line is not valid JSON: \(error.description)")))
                 }
             }
             start = end + 1

@@ -21,11 +21,20 @@ extension Prediction {
             w.write(string: name)
             switch value {
             case .missing: w.write(byte: 0)
-            case .number(let n): w.write(byte: 1); w.write(double: n)
-            case .category(let c): w.write(byte: 2); w.write(string: c)
+            case .number(let n):
+                w.write(byte: 1)
+                w.write(double: n)
+            case .category(let c):
+                w.write(byte: 2)
+                w.write(string: c)
             }
         }
-        if let confidence { w.write(byte: 1); w.write(double: confidence) } else { w.write(byte: 0) }
+        if let confidence {
+            w.write(byte: 1)
+            w.write(double: confidence)
+        } else {
+            w.write(byte: 0)
+        }
         NamedValues.write(scores, &w)
         w.write(varint: UInt64(segments.count))
         for (name, value) in segments {
@@ -46,23 +55,33 @@ extension Prediction {
         let output: OutputValue
         switch kind {
         case 0: output = .text(outputText)
-        case 1: guard let n = Double(outputText) else { return nil }; output = .number(n)
+        case 1:
+            guard let n = Double(outputText) else { return nil }
+            output = .number(n)
         case 2: output = .bool(outputText == "true")
         default: return nil
         }
-        var p = Prediction(id: id, model: model, version: version, variant: variant, timestamp: timestamp, output: output)
+        var p = Prediction(
+            id: id, model: model, version: version, variant: variant, timestamp: timestamp, output: output)
         guard let featureCount = r.readVarint(), featureCount <= UInt64(EventValidator.maxMembers) else { return nil }
         for _ in 0..<featureCount {
             guard let name = r.readString(), let tag = r.readByte() else { return nil }
             switch tag {
             case 0: p.features.append((name, .missing))
-            case 1: guard let n = r.readDouble() else { return nil }; p.features.append((name, .number(n)))
-            case 2: guard let c = r.readString() else { return nil }; p.features.append((name, .category(c)))
+            case 1:
+                guard let n = r.readDouble() else { return nil }
+                p.features.append((name, .number(n)))
+            case 2:
+                guard let c = r.readString() else { return nil }
+                p.features.append((name, .category(c)))
             default: return nil
             }
         }
         guard let hasConfidence = r.readByte() else { return nil }
-        if hasConfidence == 1 { guard let c = r.readDouble() else { return nil }; p.confidence = c }
+        if hasConfidence == 1 {
+            guard let c = r.readDouble() else { return nil }
+            p.confidence = c
+        }
         guard let scores = NamedValues.read(&r), let segmentCount = r.readVarint(),
             segmentCount <= UInt64(EventValidator.maxMembers)
         else { return nil }

@@ -19,12 +19,16 @@ public enum RejectReason: String, Sendable, CaseIterable {
 
     /// The reasons an item of `kind` can be rejected for.
     public static func applicable(to kind: ItemKind) -> [RejectReason] {
-        let common: [RejectReason] = [.malformedJSON, .notAnObject, .invalidID, .invalidModel, .invalidTimestamp, .invalidMetrics]
+        let common: [RejectReason] = [
+            .malformedJSON, .notAnObject, .invalidID, .invalidModel, .invalidTimestamp, .invalidMetrics,
+        ]
         switch kind {
         case .label: return common + [.invalidLabel]
         case .prediction, .reference:
-            return common + [.invalidVersion, .invalidVariant, .invalidPrediction, .invalidFeatures, .typeMismatch,
-                             .invalidConfidence, .invalidScores, .invalidSegments]
+            return common + [
+                .invalidVersion, .invalidVariant, .invalidPrediction, .invalidFeatures, .typeMismatch,
+                .invalidConfidence, .invalidScores, .invalidSegments,
+            ]
         }
     }
 }

@@ -122,7 +122,9 @@ extension ModelSchema {
         counts.lastPredictionAt = max(counts.lastPredictionAt ?? p.timestamp, p.timestamp)
         for (name, value) in p.features { observe(feature: name, value) }
         if case .number(let n) = p.output, n != n.rounded() { fractionalOutputs += 1 }
-        if fractionalOutputs == 0 { Self.bump(&classes, p.output.classKey, cap: Limits.classes, "classes", overflow: &overflow) }
+        if fractionalOutputs == 0 {
+            Self.bump(&classes, p.output.classKey, cap: Limits.classes, "classes", overflow: &overflow)
+        }
         for (attribute, group) in p.segments {
             if segments[attribute] == nil {
                 guard segments.count < Limits.segmentAttributes else {
@@ -134,9 +136,14 @@ extension ModelSchema {
             Self.bump(&segments[attribute]!, group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
         }
         Self.bump(&versions, p.version, cap: Limits.versions, "versions", overflow: &overflow)
-        if let variant = p.variant { Self.bump(&variants, variant, cap: Limits.variants, "variants", overflow: &overflow) }
+        if let variant = p.variant {
+            Self.bump(&variants, variant, cap: Limits.variants, "variants", overflow: &overflow)
+        }
         for (metric, _) in p.metrics where !predictionMetrics.contains(metric) {
-            guard predictionMetrics.count < Limits.metricNames else { overflow["metrics", default: 0] += 1; continue }
+            guard predictionMetrics.count < Limits.metricNames else {
+                overflow["metrics", default: 0] += 1
+                continue
+            }
             predictionMetrics.append(metric)
         }
     }
@@ -147,7 +154,10 @@ extension ModelSchema {
             Self.bump(&classes, value.classKey, cap: Limits.classes, "classes", overflow: &overflow)
         }
         for (metric, _) in label.metrics where !labelMetrics.contains(metric) {
-            guard labelMetrics.count < Limits.metricNames else { overflow["metrics", default: 0] += 1; continue }
+            guard labelMetrics.count < Limits.metricNames else {
+                overflow["metrics", default: 0] += 1
+                continue
+            }
             labelMetrics.append(metric)
         }
     }
@@ -172,7 +182,9 @@ extension ModelSchema {
         }
     }
 
-    private static func bump(_ counts: inout [String: Int], _ key: String, cap: Int, _ what: String, overflow: inout [String: Int]) {
+    private static func bump(
+        _ counts: inout [String: Int], _ key: String, cap: Int, _ what: String, overflow: inout [String: Int]
+    ) {
         if counts[key] != nil || counts.count < cap {
             counts[key, default: 0] += 1
         } else {

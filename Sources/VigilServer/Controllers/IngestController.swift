@@ -38,7 +38,9 @@ struct IngestController: Sendable {
         }
         let outcomes = try await services.store.ingest(predictions: valid, receivedAt: now)
         var stored: [[String]: Int] = [:]
-        for (p, outcome) in zip(valid, outcomes) where outcome == .accepted { stored[[p.model, p.version], default: 0] += 1 }
+        for (p, outcome) in zip(valid, outcomes) where outcome == .accepted {
+            stored[[p.model, p.version], default: 0] += 1
+        }
         for (key, count) in stored { services.metrics.recordPredictions(model: key[0], version: key[1], count: count) }
         return respond(outcomes: outcomes, errors: errors, kind: .prediction)
     }
@@ -63,7 +65,9 @@ struct IngestController: Sendable {
     }
 
     /// Reads and splits the body; throws 400 for a JSON body that does not parse, 413 past the limit.
-    private func parse(_ request: Request, context: AppRequestContext, kind: ItemKind) async throws -> ([(Int, JSONValue)], [ItemError]) {
+    private func parse(_ request: Request, context: AppRequestContext, kind: ItemKind) async throws -> (
+        [(Int, JSONValue)], [ItemError]
+    ) {
         let limit = services.config.server.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw HTTPError(.contentTooLarge)
@@ -113,7 +117,8 @@ enum JSONResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

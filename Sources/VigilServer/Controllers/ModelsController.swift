@@ -87,8 +87,9 @@ struct ModelsController: Sendable {
         let config = services.config.model(schema.name)
         let features = schema.featureOrder.compactMap { name in
             schema.features[name].map {
-                FeatureBody(name: name, type: $0.type?.rawValue, declared: $0.declared, missing: $0.missing,
-                            typeConflicts: $0.typeConflicts)
+                FeatureBody(
+                    name: name, type: $0.type?.rawValue, declared: $0.declared, missing: $0.missing,
+                    typeConflicts: $0.typeConflicts)
             }
         }
         let predictions = schema.counts.predictions

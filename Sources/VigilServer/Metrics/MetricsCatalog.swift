@@ -10,11 +10,21 @@ public final class MetricsCatalog: Sendable {
 
     enum Family {
         static let predictions = (name: "vigil_predictions_total", help: "Predictions stored, by model and version.")
-        static let labels = (name: "vigil_labels_total", help: "Labels stored (joined, held, or replacing an earlier label), by model.")
-        static let rejected = (name: "vigil_ingest_rejected_total", help: "Ingested items rejected, by kind and reason.")
-        static let duplicates = (name: "vigil_ingest_duplicates_total", help: "Ingested items that were already stored (retries), by kind.")
-        static let pending = (name: "vigil_labels_pending", help: "Labels held until their prediction arrives, by model.")
-        static let requestDuration = (name: "vigil_http_request_duration_seconds", help: "HTTP request duration by method, route and status.")
+        static let labels = (
+            name: "vigil_labels_total", help: "Labels stored (joined, held, or replacing an earlier label), by model."
+        )
+        static let rejected = (
+            name: "vigil_ingest_rejected_total", help: "Ingested items rejected, by kind and reason."
+        )
+        static let duplicates = (
+            name: "vigil_ingest_duplicates_total", help: "Ingested items that were already stored (retries), by kind."
+        )
+        static let pending = (
+            name: "vigil_labels_pending", help: "Labels held until their prediction arrives, by model."
+        )
+        static let requestDuration = (
+            name: "vigil_http_request_duration_seconds", help: "HTTP request duration by method, route and status."
+        )
     }
 
     static let durationBuckets: [Duration] = [
@@ -78,19 +88,23 @@ public final class MetricsCatalog: Sendable {
         let key = labels.map { "\($0.1)" }.joined(separator: "\u{1}")
         let histogram = histograms.withLock { cache in
             if let h = cache[key] { return h }
-            let h = registry.makeDurationHistogram(name: Family.requestDuration.name, labels: labels,
-                                                   buckets: Self.durationBuckets, help: Family.requestDuration.help)
+            let h = registry.makeDurationHistogram(
+                name: Family.requestDuration.name, labels: labels,
+                buckets: Self.durationBuckets, help: Family.requestDuration.help)
             cache[key] = h
             return h
         }
-        histogram.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        histogram.recordNanoseconds(
+            Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     /// Seeds the counters from the committed schemas, so a restart does not reset them to zero,
     /// and declares every rejection series so rates exist before the first rejection.
     public func seed(from schemas: some Sequence<ModelSchema>) {
         for schema in schemas {
-            for (version, count) in schema.versions { recordPredictions(model: schema.name, version: version, count: count) }
+            for (version, count) in schema.versions {
+                recordPredictions(model: schema.name, version: version, count: count)
+            }
             recordLabels(model: schema.name, count: schema.counts.labels)
             setPendingLabels(model: schema.name, count: schema.counts.pendingLabels)
         }

@@ -17,7 +17,9 @@ struct LabelExpiryService<C: Clock>: Service where C.Duration == Duration {
                 do { try await clock.sleep(for: interval) } catch { return }  // cancelled: shutting down
                 do {
                     let expired = try await store.expireLabels(at: now())
-                    if expired > 0 { logger.info("expired held labels past label_ttl", metadata: ["count": "\(expired)"]) }
+                    if expired > 0 {
+                        logger.info("expired held labels past label_ttl", metadata: ["count": "\(expired)"])
+                    }
                 } catch {
                     logger.error("label expiry failed", metadata: ["error": "\(error)"])
                 }

@@ -72,7 +72,8 @@ public struct CategoryCounts: Sendable, Equatable {
         else { return nil }
         var c = CategoryCounts(capacity: Int(capacity))
         for _ in 0..<n {
-            guard let category = r.readString(), let count = r.readVarint(), count > 0, count <= UInt64(Int.max / 2) else { return nil }
+            guard let category = r.readString(), let count = r.readVarint(), count > 0, count <= UInt64(Int.max / 2)
+            else { return nil }
             c.counts[category] = Int(count)
         }
         c.other = Int(other)

@@ -43,7 +43,9 @@ public struct ConfusionMatrix: Sendable, Equatable {
     /// Compact binary form: entry count, then (truth, predicted, count) triples sorted.
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
-        let entries = counts.flatMap { t, row in row.map { (t, $0.key, $0.value) } }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        let entries = counts.flatMap { t, row in row.map { (t, $0.key, $0.value) } }.sorted {
+            ($0.0, $0.1) < ($1.0, $1.1)
+        }
         w.write(varint: UInt64(entries.count))
         for (t, p, c) in entries {
             w.write(string: t)
@@ -59,7 +61,8 @@ public struct ConfusionMatrix: Sendable, Equatable {
         guard let n = r.readVarint(), n <= UInt64(bytes.count) else { return nil }
         var m = ConfusionMatrix()
         for _ in 0..<n {
-            guard let t = r.readString(), let p = r.readString(), let c = r.readVarint(), c <= UInt64(Int.max / 2) else { return nil }
+            guard let t = r.readString(), let p = r.readString(), let c = r.readVarint(), c <= UInt64(Int.max / 2)
+            else { return nil }
             m.add(truth: t, predicted: p, count: Int(c))
         }
         return r.isAtEnd ? m : nil
@@ -87,7 +90,9 @@ extension ConfusionMatrix {
     /// F1 = 2TP/(2TP+FP+FN); a zero denominator gives 0 (`zero_division="warn"`, scikit-learn's
     /// default, returns 0 and warns). Matches `precision_recall_fscore_support(labels=[c])`.
     public func scores(of positive: String) -> ClassScores {
-        var tp = 0, fp = 0, fn = 0
+        var tp = 0
+        var fp = 0
+        var fn = 0
         tp = count(truth: positive, predicted: positive)
         for (truth, row) in counts {
             for (predicted, c) in row where truth != predicted {
@@ -96,8 +101,9 @@ extension ConfusionMatrix {
             }
         }
         func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
-        return ClassScores(precision: ratio(tp, tp + fp), recall: ratio(tp, tp + fn), f1: ratio(2 * tp, 2 * tp + fp + fn),
-                           support: tp + fn)
+        return ClassScores(
+            precision: ratio(tp, tp + fp), recall: ratio(tp, tp + fn), f1: ratio(2 * tp, 2 * tp + fp + fn),
+            support: tp + fn)
     }
 
     /// Accuracy, per-class, macro and support-weighted averages over every class seen (as
@@ -114,7 +120,9 @@ extension ConfusionMatrix {
         let k = Double(labels.count)
         let support = labels.reduce(0) { $0 + perClass[$1]!.support }
         func average(_ weight: (ClassScores) -> Double, _ normaliser: Double) -> ClassScores {
-            var p = 0.0, r = 0.0, f = 0.0
+            var p = 0.0
+            var r = 0.0
+            var f = 0.0
             for label in labels {
                 let s = perClass[label]!
                 p += s.precision * weight(s)
@@ -123,10 +131,12 @@ extension ConfusionMatrix {
             }
             return ClassScores(precision: p / normaliser, recall: r / normaliser, f1: f / normaliser, support: support)
         }
-        let weighted = support == 0
+        let weighted =
+            support == 0
             ? ClassScores(precision: 0, recall: 0, f1: 0, support: 0)
             : average({ Double($0.support) }, Double(support))
-        return ClassificationReport(accuracy: Double(correct) / Double(total), perClass: perClass,
-                                    macro: average({ _ in 1 }, k), weighted: weighted)
+        return ClassificationReport(
+            accuracy: Double(correct) / Double(total), perClass: perClass,
+            macro: average({ _ in 1 }, k), weighted: weighted)
     }
 }

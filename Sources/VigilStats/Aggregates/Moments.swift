@@ -71,8 +71,10 @@ public struct Moments: Sendable, Equatable {
 
     public static func decode(_ bytes: [UInt8]) -> Moments? {
         var r = BinaryReader(bytes)
-        guard let count = r.readVarint(), let missing = r.readVarint(), count <= UInt64(Int.max), missing <= UInt64(Int.max),
-            let mean = r.readDouble(), let m2 = r.readDouble(), let min = r.readDouble(), let max = r.readDouble(), r.isAtEnd
+        guard let count = r.readVarint(), let missing = r.readVarint(), count <= UInt64(Int.max),
+            missing <= UInt64(Int.max),
+            let mean = r.readDouble(), let m2 = r.readDouble(), let min = r.readDouble(), let max = r.readDouble(),
+            r.isAtEnd
         else { return nil }
         var m = Moments()
         m.count = Int(count)

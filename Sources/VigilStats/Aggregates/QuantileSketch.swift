@@ -155,8 +155,10 @@ extension QuantileSketch {
     /// Decodes `encoded()`; `nil` when malformed or when the weights do not add up to the count.
     public static func decode(_ bytes: [UInt8]) -> QuantileSketch? {
         var r = BinaryReader(bytes)
-        guard let k = r.readVarint(), (8...65_535).contains(k), let count = r.readVarint(), count <= UInt64(Int.max / 2),
-            let min = r.readDouble(), let max = r.readDouble(), let seed = r.readVarint(), let levelCount = r.readVarint(),
+        guard let k = r.readVarint(), (8...65_535).contains(k), let count = r.readVarint(),
+            count <= UInt64(Int.max / 2),
+            let min = r.readDouble(), let max = r.readDouble(), let seed = r.readVarint(),
+            let levelCount = r.readVarint(),
             levelCount >= 1, levelCount <= 62
         else { return nil }
         var sketch = QuantileSketch(k: Int(k))

@@ -86,7 +86,8 @@ public enum DriftStatistics {
         guard !u.isEmpty, !v.isEmpty else { return nil }
         let a = u.sorted()
         let b = v.sorted()
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         var distance = 0.0
         var previous = Swift.min(a[0], b[0])
         // Walk the merged sorted values; between consecutive ones both CDFs are constant.
@@ -107,7 +108,8 @@ public enum DriftStatistics {
         guard !a.isEmpty, !b.isEmpty else { return nil }
         let x = a.sorted()
         let y = b.sorted()
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         var d = 0.0
         while i < x.count && j < y.count {
             let value = Swift.min(x[i], y[j])

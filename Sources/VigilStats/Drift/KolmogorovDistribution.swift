@@ -85,7 +85,8 @@ public enum KolmogorovDistribution {
             H[i * m] = (1 - Double.pow(h, Double(i + 1))) * inverseFactorial[i + 1]
             H[(m - 1) * m + i] = (1 - Double.pow(h, Double(m - i))) * inverseFactorial[m - i]
         }
-        H[(m - 1) * m] = (1 - 2 * Double.pow(h, Double(m)) + Double.pow(Swift.max(0, 2 * h - 1), Double(m))) * inverseFactorial[m]
+        H[(m - 1) * m] =
+            (1 - 2 * Double.pow(h, Double(m)) + Double.pow(Swift.max(0, 2 * h - 1), Double(m))) * inverseFactorial[m]
         var (power, powerExponent) = matrixPower(H, m, n)
         // Multiply by n!/nⁿ step by step, rescaling to stay in range.
         var p = power[(k - 1) * m + (k - 1)]
@@ -103,8 +104,14 @@ public enum KolmogorovDistribution {
     static func scale(_ x: Double, _ exponent: Int) -> Double {
         var x = x
         var e = exponent
-        while e > 1000 { x *= 0x1p1000; e -= 1000 }
-        while e < -1000 { x *= 0x1p-1000; e += 1000 }
+        while e > 1000 {
+            x *= 0x1p1000
+            e -= 1000
+        }
+        while e < -1000 {
+            x *= 0x1p-1000
+            e += 1000
+        }
         return x * Double(sign: .plus, exponent: e, significand: 1)
     }
 
@@ -159,23 +166,37 @@ public enum KolmogorovDistribution {
     static func pelzGood(_ n: Int, _ x: Double) -> Double {
         let pi = Double.pi
         let z = Double(n).squareRoot() * x
-        let z2 = z * z, z3 = z2 * z, z4 = z2 * z2, z6 = z4 * z2, z7 = z6 * z, z8 = z4 * z4, z10 = z8 * z2
-        let pi2 = pi * pi, pi4 = pi2 * pi2, pi6 = pi4 * pi2
+        let z2 = z * z
+        let z3 = z2 * z
+        let z4 = z2 * z2
+        let z6 = z4 * z2
+        let z7 = z6 * z
+        let z8 = z4 * z4
+        let z10 = z8 * z2
+        let pi2 = pi * pi
+        let pi4 = pi2 * pi2
+        let pi6 = pi4 * pi2
         let logQ = -pi2 / (8 * z2)
         if logQ < -708 { return 0 }
         let q = Double.exp(logQ)
         let kMax = Int((16 * z / pi).rounded(.up))
-        var k0 = 0.0, k1 = 0.0, k2 = 0.0, k3 = 0.0
+        var k0 = 0.0
+        var k1 = 0.0
+        var k2 = 0.0
+        var k3 = 0.0
         // Σ_k over odd (2k−1): terms carry e^{−(2k−1)²π²/8z²} = q^{(2k−1)²}.
         for k in 1...Swift.max(1, kMax) {
             let j = Double(2 * k - 1)
-            let j2 = j * j, j4 = j2 * j2, j6 = j4 * j2
+            let j2 = j * j
+            let j4 = j2 * j2
+            let j6 = j4 * j2
             let e = Double.pow(q, j2)
             k0 += e
             k1 += (pi2 * j2 / 4 - z2) * e
             k2 += (6 * z6 + 2 * z4 + pi2 * (2 * z4 - 5 * z2) * j2 / 4 + pi4 * (1 - 2 * z2) * j4 / 16) * e
-            k3 += (pi6 * j6 * (5 - 30 * z2) / 64 + pi4 * (-60 * z2 + 212 * z4) * j4 / 16
-                + pi2 * (135 * z4 - 96 * z6) * j2 / 4 - 30 * z6 - 90 * z8) * e
+            k3 +=
+                (pi6 * j6 * (5 - 30 * z2) / 64 + pi4 * (-60 * z2 + 212 * z4) * j4 / 16
+                    + pi2 * (135 * z4 - 96 * z6) * j2 / 4 - 30 * z6 - 90 * z8) * e
         }
         let root2pi = (2 * pi).squareRoot()
         k0 *= root2pi / z
@@ -183,7 +204,8 @@ public enum KolmogorovDistribution {
         k2 *= root2pi / (72 * z7)
         k3 *= root2pi / (6480 * z10)
         // Terms in e^{−k²π²/2z²}.
-        var extra2 = 0.0, extra3 = 0.0
+        var extra2 = 0.0
+        var extra3 = 0.0
         for k in 1...Swift.max(1, kMax) {
             let kd = Double(k)
             let e = Double.exp(-kd * kd * pi2 / (2 * z2))

@@ -27,12 +27,14 @@ public enum KolmogorovSmirnov {
         let x = a.filter { !$0.isNaN }.sorted()
         let y = b.filter { !$0.isNaN }.sorted()
         guard !x.isEmpty, !y.isEmpty else { return nil }
-        let n1 = x.count, n2 = y.count
+        let n1 = x.count
+        let n2 = y.count
         let g = gcd(n1, n2)
         let (n1g, n2g) = (n1 / g, n2 / g)
         // D·lcm as an exact integer: at each distinct value |i·n2/g − j·n1/g|.
         var h = 0
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < n1 && j < n2 {
             let value = Swift.min(x[i], y[j])
             while i < n1 && x[i] == value { i += 1 }

@@ -8,7 +8,8 @@ public enum ReferenceBins {
         let low = Int(h.rounded(.down))
         let high = Swift.min(low + 1, x.count - 1)
         let t = h - Double(low)
-        let a = x[low], b = x[high]
+        let a = x[low]
+        let b = x[high]
         // numpy's _lerp: from the nearer end, so the result is monotone and exact at t = 1.
         return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t
     }

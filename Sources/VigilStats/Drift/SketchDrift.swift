@@ -22,7 +22,9 @@ public enum SketchDrift {
     /// distribution with n = round(nₐn_b/(nₐ+n_b)) (as `ks_2samp(method="asymp")`), and the range
     /// the p-value of the exact D lies in: P(Dₙ ≥ ·) is decreasing, so D ∈ [D̂ − β, D̂ + β] gives
     /// p ∈ [sf(D̂ + β), sf(D̂ − β)]. `nil` when either sketch is empty.
-    public static func ksTest(_ a: QuantileSketch, _ b: QuantileSketch) -> (statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>)? {
+    public static func ksTest(_ a: QuantileSketch, _ b: QuantileSketch) -> (
+        statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>
+    )? {
         guard let d = ksStatistic(a, b) else { return nil }
         let n = Int((Double(a.count) * Double(b.count) / Double(a.count + b.count)).rounded(.toNearestOrEven))
         let p = KolmogorovDistribution.survival(d.value, n: Swift.max(1, n))
@@ -43,14 +45,26 @@ public enum SketchDrift {
 
     /// Visits each distinct retained value v in order with F̂ₐ(v), F̂_b(v) and the width to the
     /// next value (0 for the last).
-    private static func walk(_ a: QuantileSketch, _ b: QuantileSketch, _ visit: (Double, Double, Double, Double) -> Void) {
-        let x = a.weightedItems(), y = b.weightedItems()
-        var i = 0, j = 0, wa = 0, wb = 0
+    private static func walk(
+        _ a: QuantileSketch, _ b: QuantileSketch, _ visit: (Double, Double, Double, Double) -> Void
+    ) {
+        let x = a.weightedItems()
+        let y = b.weightedItems()
+        var i = 0
+        var j = 0
+        var wa = 0
+        var wb = 0
         while i < x.count || j < y.count {
             let v: Double
             if j >= y.count || (i < x.count && x[i].value <= y[j].value) { v = x[i].value } else { v = y[j].value }
-            while i < x.count && x[i].value == v { wa += x[i].weight; i += 1 }
-            while j < y.count && y[j].value == v { wb += y[j].weight; j += 1 }
+            while i < x.count && x[i].value == v {
+                wa += x[i].weight
+                i += 1
+            }
+            while j < y.count && y[j].value == v {
+                wb += y[j].weight
+                j += 1
+            }
             let next: Double
             switch (i < x.count, j < y.count) {
             case (true, true): next = Swift.min(x[i].value, y[j].value)

@@ -132,7 +132,8 @@ public struct CalibrationBins: Sendable, Equatable {
         var r = BinaryReader(bytes)
         var c = CalibrationBins()
         for b in 0..<binCount {
-            guard let n = r.readVarint(), n <= UInt64(Int.max / 2), let p = r.readDouble(), let y = r.readVarint(), y <= n
+            guard let n = r.readVarint(), n <= UInt64(Int.max / 2), let p = r.readDouble(), let y = r.readVarint(),
+                y <= n
             else { return nil }
             (c.counts[b], c.probabilitySums[b], c.outcomeSums[b]) = (Int(n), p, Int(y))
         }

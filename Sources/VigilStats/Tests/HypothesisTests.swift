@@ -24,7 +24,9 @@ public enum HypothesisTests {
     /// z = (p̂₂ − p̂₁) / √(p̂(1−p̂)(1/n₁ + 1/n₂)) with the pooled p̂ = (x₁+x₂)/(n₁+n₂); matches
     /// `statsmodels.stats.proportion.proportions_ztest` (with the sign of candidate − baseline).
     /// `nil` when a sample is empty or the pooled proportion is 0 or 1 (no variance).
-    public static func twoProportionZ(successes1 x1: Int, trials1 n1: Int, successes2 x2: Int, trials2 n2: Int) -> TestResult? {
+    public static func twoProportionZ(successes1 x1: Int, trials1 n1: Int, successes2 x2: Int, trials2 n2: Int)
+        -> TestResult?
+    {
         guard n1 > 0, n2 > 0, x1 >= 0, x2 >= 0, x1 <= n1, x2 <= n2 else { return nil }
         let p1 = Double(x1) / Double(n1)
         let p2 = Double(x2) / Double(n2)
@@ -39,7 +41,9 @@ public enum HypothesisTests {
     /// variances (ddof 1), Welch–Satterthwaite degrees of freedom, two-sided p; matches
     /// `scipy.stats.ttest_ind(b, a, equal_var=False)`. `nil` with fewer than two values per
     /// sample or zero variance in both.
-    public static func welch(mean1: Double, variance1: Double, count1: Int, mean2: Double, variance2: Double, count2: Int) -> WelchResult? {
+    public static func welch(
+        mean1: Double, variance1: Double, count1: Int, mean2: Double, variance2: Double, count2: Int
+    ) -> WelchResult? {
         guard count1 >= 2, count2 >= 2 else { return nil }
         let a = variance1 / Double(count1)
         let b = variance2 / Double(count2)
