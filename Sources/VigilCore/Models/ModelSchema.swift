@@ -27,6 +27,20 @@ public struct ModelSchema: Sendable, Equatable, Codable {
             case type, declared, missing
             case typeConflicts = "type_conflicts"
         }
+
+        /// Counts one value: missing, or of the known type, or a conflict; the first typed value
+        /// sets the type of an undeclared feature.
+        mutating func record(_ implied: FeatureType?) {
+            guard let implied else {
+                missing += 1
+                return
+            }
+            if let type {
+                if type != implied { typeConflicts += 1 }
+            } else {
+                type = implied
+            }
+        }
     }
 
     public struct Counts: Sendable, Equatable, Codable {
@@ -126,14 +140,18 @@ extension ModelSchema {
             Self.bump(&classes, p.output.classKey, cap: Limits.classes, "classes", overflow: &overflow)
         }
         for (attribute, group) in p.segments {
-            if segments[attribute] == nil {
+            let index: Dictionary<String, [String: Int]>.Index
+            if let existing = segments.index(forKey: attribute) {
+                index = existing
+            } else {
                 guard segments.count < Limits.segmentAttributes else {
                     overflow["segment_attributes", default: 0] += 1
                     continue
                 }
                 segments[attribute] = [:]
+                index = segments.index(forKey: attribute)!
             }
-            Self.bump(&segments[attribute]!, group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
+            Self.bump(&segments.values[index], group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
         }
         Self.bump(&versions, p.version, cap: Limits.versions, "versions", overflow: &overflow)
         if let variant = p.variant {
@@ -162,24 +180,21 @@ extension ModelSchema {
         }
     }
 
+    /// One hash lookup per known feature: this runs for every feature of every prediction on
+    /// the single writer thread.
     private mutating func observe(feature name: String, _ value: FeatureValue) {
-        if features[name] == nil {
-            guard features.count < Limits.features else {
-                overflow["features", default: 0] += 1
-                return
-            }
-            featureOrder.append(name)
-            features[name] = FeatureInfo(type: nil, declared: false, typeConflicts: 0, missing: 0)
-        }
-        guard let type = value.impliedType else {
-            features[name]!.missing += 1
+        if let index = features.index(forKey: name) {
+            features.values[index].record(value.impliedType)
             return
         }
-        if let known = features[name]!.type {
-            if known != type { features[name]!.typeConflicts += 1 }
-        } else {
-            features[name]!.type = type
+        guard features.count < Limits.features else {
+            overflow["features", default: 0] += 1
+            return
         }
+        featureOrder.append(name)
+        var info = FeatureInfo(type: nil, declared: false, typeConflicts: 0, missing: 0)
+        info.record(value.impliedType)
+        features[name] = info
     }
 
     private static func bump(
