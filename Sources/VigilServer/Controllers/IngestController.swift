@@ -9,6 +9,12 @@ import VigilStorage
 struct IngestController: Sendable {
     let services: AppServices
 
+    /// A `vigil_predictions_total` series: counted per request, not per item.
+    struct SeriesKey: Hashable {
+        var model: String
+        var version: String
+    }
+
     struct ItemErrorBody: Encodable {
         var index: Int
         var id: String?
@@ -37,11 +43,13 @@ struct IngestController: Sendable {
             }
         }
         let outcomes = try await services.store.ingest(predictions: valid, receivedAt: now)
-        var stored: [[String]: Int] = [:]
+        var stored: [SeriesKey: Int] = [:]
         for (p, outcome) in zip(valid, outcomes) where outcome == .accepted {
-            stored[[p.model, p.version], default: 0] += 1
+            stored[SeriesKey(model: p.model, version: p.version), default: 0] += 1
         }
-        for (key, count) in stored { services.metrics.recordPredictions(model: key[0], version: key[1], count: count) }
+        for (key, count) in stored {
+            services.metrics.recordPredictions(model: key.model, version: key.version, count: count)
+        }
         return respond(outcomes: outcomes, errors: errors, kind: .prediction)
     }
 

@@ -105,18 +105,6 @@ public enum DriftStatistics {
     /// Two-sample Kolmogorov–Smirnov statistic D = sup |F₁(x) − F₂(x)| over the empirical CDFs,
     /// as `scipy.stats.ks_2samp(a, b).statistic`. `nil` when either sample is empty.
     public static func ksStatistic(_ a: [Double], _ b: [Double]) -> Double? {
-        guard !a.isEmpty, !b.isEmpty else { return nil }
-        let x = a.sorted()
-        let y = b.sorted()
-        var i = 0
-        var j = 0
-        var d = 0.0
-        while i < x.count && j < y.count {
-            let value = Swift.min(x[i], y[j])
-            while i < x.count && x[i] == value { i += 1 }
-            while j < y.count && y[j] == value { j += 1 }
-            d = Swift.max(d, abs(Double(i) / Double(x.count) - Double(j) / Double(y.count)))
-        }
-        return d
+        KolmogorovSmirnov.latticeDistance(a, b)?.statistic
     }
 }

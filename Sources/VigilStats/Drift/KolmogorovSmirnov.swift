@@ -24,6 +24,23 @@ public enum KolmogorovSmirnov {
     /// statistic; the p-value is exact (as `ks_2samp` with `method="auto"`) while both samples
     /// have at most 10,000 values. `nil` when either sample is empty.
     public static func test(_ a: [Double], _ b: [Double]) -> KSResult? {
+        guard let distance = latticeDistance(a, b) else { return nil }
+        let (n1, n2, g, h, d) = (distance.n1, distance.n2, distance.g, distance.h, distance.statistic)
+        if h == 0 { return KSResult(statistic: 0, pValue: 1, method: .exact) }
+        if Swift.max(n1, n2) <= maxExactSize {
+            let p = n1 == n2 ? probabilityOutsideSquare(n: n1, h: h) : probabilityOutsideBand(n1, n2, g: g, h: h)
+            return KSResult(statistic: d, pValue: Swift.min(1, Swift.max(0, p)), method: .exact)
+        }
+        // scipy: kstwo.sf(d, round(en)), numpy's round being half-to-even.
+        let en = (Double(n1) * Double(n2) / Double(n1 + n2)).rounded(.toNearestOrEven)
+        return KSResult(statistic: d, pValue: KolmogorovDistribution.survival(d, n: Int(en)), method: .asymptotic)
+    }
+
+    /// D as an exact lattice distance: h = max over distinct values of |i·n₂/g − j·n₁/g|, so
+    /// D = h / lcm(n₁, n₂). NaNs are dropped (scipy's default policy would return NaN instead;
+    /// Vigil never stores non-finite values). `nil` when either sample is empty.
+    static func latticeDistance(_ a: [Double], _ b: [Double]) -> (n1: Int, n2: Int, g: Int, h: Int, statistic: Double)?
+    {
         let x = a.filter { !$0.isNaN }.sorted()
         let y = b.filter { !$0.isNaN }.sorted()
         guard !x.isEmpty, !y.isEmpty else { return nil }
@@ -31,7 +48,6 @@ public enum KolmogorovSmirnov {
         let n2 = y.count
         let g = gcd(n1, n2)
         let (n1g, n2g) = (n1 / g, n2 / g)
-        // D·lcm as an exact integer: at each distinct value |i·n2/g − j·n1/g|.
         var h = 0
         var i = 0
         var j = 0
@@ -41,16 +57,7 @@ public enum KolmogorovSmirnov {
             while j < n2 && y[j] == value { j += 1 }
             h = Swift.max(h, abs(i * n2g - j * n1g))
         }
-        let lcm = Double(n1g) * Double(n2)
-        let d = Double(h) / lcm
-        if h == 0 { return KSResult(statistic: 0, pValue: 1, method: .exact) }
-        if Swift.max(n1, n2) <= maxExactSize {
-            let p = n1 == n2 ? probabilityOutsideSquare(n: n1, h: h) : probabilityOutsideBand(n1, n2, g: g, h: h)
-            return KSResult(statistic: d, pValue: Swift.min(1, Swift.max(0, p)), method: .exact)
-        }
-        // scipy: kstwo.sf(d, round(en)), numpy's round being half-to-even.
-        let en = (Double(n1) * Double(n2) / Double(n1 + n2)).rounded(.toNearestOrEven)
-        return KSResult(statistic: d, pValue: KolmogorovDistribution.survival(d, n: Int(en)), method: .asymptotic)
+        return (n1, n2, g, h, Double(h) / (Double(n1g) * Double(n2)))
     }
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
