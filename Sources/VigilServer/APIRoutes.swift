@@ -3,11 +3,12 @@ import HTTPTypes
 /// Every route the router serves. `buildRouter` registers exactly these, and a test checks
 /// them against `/openapi.yaml` both ways.
 public enum APIRoute: CaseIterable, Sendable {
-    case postPredictions, postLabels, listModels, healthz, readyz, metrics, openAPI
+    case postPredictions, postLabels, listModels, modelMetrics, putReference, postReference, healthz, readyz, metrics, openAPI
 
     public var method: HTTPRequest.Method {
         switch self {
-        case .postPredictions, .postLabels: .post
+        case .postPredictions, .postLabels, .postReference: .post
+        case .putReference: .put
         default: .get
         }
     }
@@ -18,6 +19,8 @@ public enum APIRoute: CaseIterable, Sendable {
         case .postPredictions: "/v1/predictions"
         case .postLabels: "/v1/labels"
         case .listModels: "/v1/models"
+        case .modelMetrics: "/v1/models/{model}/metrics"
+        case .putReference, .postReference: "/v1/models/{model}/reference"
         case .healthz: "/healthz"
         case .readyz: "/readyz"
         case .metrics: "/metrics"

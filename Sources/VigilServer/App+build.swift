@@ -12,13 +12,15 @@ public struct AppServices: Sendable {
     public let store: SQLiteStore
     public let metrics: MetricsCatalog
     public let tokens: TokenBook
+    public let engine: WindowEngine
     /// Wall-clock time in milliseconds since the epoch; tests substitute their own.
     public let now: @Sendable () -> Int64
 
     public init(
-        config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook,
+        config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook, engine: WindowEngine,
         now: @escaping @Sendable () -> Int64 = AppServices.wallClock
     ) {
+        self.engine = engine
         self.config = config
         self.store = store
         self.metrics = metrics
@@ -36,6 +38,8 @@ public struct AppOptions: Sendable {
     public var environment: [String: String] = ProcessInfo.processInfo.environment
     public var now: @Sendable () -> Int64 = AppServices.wallClock
     public var expiryInterval: Duration = .seconds(60)
+    /// Called with the window engine once it is built (tests drive evaluations through it).
+    public var onEngine: @Sendable (WindowEngine) -> Void = { _ in }
     public init() {}
 }
 
@@ -54,7 +58,10 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     let store = try SQLiteStore.open(path: config.storage.sqlite, config: config, logger: logger)
     let metrics = MetricsCatalog()
     metrics.seed(from: store.registry.snapshot().values)
-    let services = AppServices(config: config, store: store, metrics: metrics, tokens: tokens, now: options.now)
+    let engine = try WindowEngine(config: config, store: store, at: options.now(), logger: logger)
+    options.onEngine(engine)
+    let services = AppServices(
+        config: config, store: store, metrics: metrics, tokens: tokens, engine: engine, now: options.now)
     let router = buildRouter(services)
     let onListening = options.onListening
     var app = Application(
@@ -72,6 +79,9 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
         StoreService(store: store, logger: logger),
         LabelExpiryService(
             store: store, interval: options.expiryInterval, clock: ContinuousClock(),
+            now: options.now, logger: logger),
+        EvaluationService(
+            engine: engine, interval: .milliseconds(config.evaluationInterval.millis), clock: ContinuousClock(),
             now: options.now, logger: logger))
     return app
 }
@@ -85,12 +95,16 @@ public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     let ingest = IngestController(services: services)
     let models = ModelsController(services: services)
     let health = HealthController(services: services)
+    let windows = WindowsController(services: services)
     for route in APIRoute.allCases {
         let handler: @Sendable (Request, AppRequestContext) async throws -> Response =
             switch route {
             case .postPredictions: ingest.predictions
             case .postLabels: ingest.labels
             case .listModels: models.list
+            case .modelMetrics: windows.metrics
+            case .putReference: windows.uploadReference
+            case .postReference: windows.freezeReference
             case .healthz: health.healthz
             case .readyz: health.readyz
             case .metrics: health.metrics

@@ -92,6 +92,81 @@ enum OpenAPIDocument {
                             items: {$ref: '#/components/schemas/Model'}
                 "401": {$ref: '#/components/responses/Error'}
                 "403": {$ref: '#/components/responses/Error'}
+          /v1/models/{model}/metrics:
+            get:
+              summary: The metrics document of one window (drift, quality, estimated quality, calibration, fairness, data quality, custom metrics)
+              description: >-
+                Configured windows of all series or of one version come from the last evaluation
+                (every evaluation_interval); variants, other widths and windows ending in the past
+                ('to') are merged on request. Values that cannot be computed are null beside counts.
+              parameters:
+                - {name: model, in: path, required: true, schema: {type: string}}
+                - {name: window, in: query, schema: {type: string, default: 1h}, description: "a duration: 5m, 1h, 24h"}
+                - {name: version, in: query, schema: {type: string}}
+                - {name: variant, in: query, schema: {type: string}}
+                - {name: to, in: query, schema: {type: string}, description: "end of a past window: RFC 3339 or Unix seconds"}
+              responses:
+                "200":
+                  description: the window's document (README, "The metrics document")
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/MetricsDocument'}
+                "400": {$ref: '#/components/responses/Error'}
+                "401": {$ref: '#/components/responses/Error'}
+                "403": {$ref: '#/components/responses/Error'}
+                "404": {$ref: '#/components/responses/Error'}
+          /v1/models/{model}/reference:
+            put:
+              summary: Replace the reference with the predictions in the body
+              description: >-
+                Same shapes as POST /v1/predictions; items may omit model (the path names it) and may
+                carry label inline, which calibrates confidences for estimated quality. Reference rows
+                count in no window and in no _total.
+              parameters:
+                - {name: model, in: path, required: true, schema: {type: string}}
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      oneOf:
+                        - type: array
+                          items: {$ref: '#/components/schemas/Prediction'}
+                        - type: object
+                          required: [predictions]
+                          properties:
+                            predictions:
+                              type: array
+                              items: {$ref: '#/components/schemas/Prediction'}
+                  application/x-ndjson:
+                    schema: {type: string, description: one prediction object per line}
+              responses:
+                "200": {$ref: '#/components/responses/Reference'}
+                "400": {$ref: '#/components/responses/Error'}
+                "401": {$ref: '#/components/responses/Error'}
+                "403": {$ref: '#/components/responses/Error'}
+                "413": {$ref: '#/components/responses/Error'}
+            post:
+              summary: Freeze stored live traffic with event time in [from, to] as the reference
+              parameters:
+                - {name: model, in: path, required: true, schema: {type: string}}
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [from, to]
+                      properties:
+                        from: {oneOf: [{type: string, format: date-time}, {type: number}]}
+                        to: {oneOf: [{type: string, format: date-time}, {type: number}]}
+                        version: {type: string}
+              responses:
+                "200": {$ref: '#/components/responses/Reference'}
+                "400": {$ref: '#/components/responses/Error'}
+                "401": {$ref: '#/components/responses/Error'}
+                "403": {$ref: '#/components/responses/Error'}
+                "404": {$ref: '#/components/responses/Error'}
           /healthz:
             get:
               summary: Liveness
@@ -168,7 +243,47 @@ enum OpenAPIDocument {
                             id: {type: string}
                             reason: {type: string}
                             error: {type: string}
+            Reference:
+              description: the installed reference
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [model, source, rows, labeled]
+                    properties:
+                      model: {type: string}
+                      source: {type: string, enum: [first, upload, frozen]}
+                      rows: {type: integer}
+                      labeled: {type: integer}
+                      rejected: {type: integer}
+                      errors: {type: array, items: {type: object}}
           schemas:
+            MetricsDocument:
+              type: object
+              required: [model, window, from, to, counts, drift, quality, estimated, calibration, fairness, data_quality, metrics]
+              properties:
+                model: {type: string}
+                version: {type: string, nullable: true}
+                variant: {type: string, nullable: true}
+                window: {type: string}
+                from: {type: string, format: date-time}
+                to: {type: string, format: date-time}
+                task: {type: string, enum: [binary, multiclass, regression, generative]}
+                counts:
+                  type: object
+                  properties:
+                    predictions: {type: integer}
+                    labeled: {type: integer}
+                    label_coverage: {type: number, nullable: true}
+                reference: {type: object, nullable: true}
+                drift: {type: object, nullable: true}
+                quality: {type: object, nullable: true}
+                estimated: {type: object, nullable: true}
+                calibration: {type: object, nullable: true}
+                fairness: {type: object}
+                data_quality: {type: object}
+                metrics: {type: object}
+                label_metrics: {type: object}
             Timestamp:
               oneOf:
                 - {type: string, format: date-time}

@@ -38,6 +38,12 @@ public struct BinaryWriter: Sendable {
         }
     }
 
+    /// Appends length-prefixed bytes (a nested encoding).
+    public mutating func write(blob: [UInt8]) {
+        write(varint: UInt64(blob.count))
+        bytes.append(contentsOf: blob)
+    }
+
     /// Appends a length-prefixed UTF-8 string.
     public mutating func write(string value: String) {
         var s = value
@@ -97,6 +103,14 @@ public struct BinaryReader: Sendable {
         for i in 0..<8 { bits |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
         offset += 8
         return Double(bitPattern: bits)
+    }
+
+    /// Reads length-prefixed bytes; `nil` when truncated.
+    public mutating func readBlob() -> [UInt8]? {
+        guard let length = readVarint(), length <= UInt64(bytes.count - offset) else { return nil }
+        let end = offset + Int(length)
+        defer { offset = end }
+        return Array(bytes[offset..<end])
     }
 
     /// Reads a length-prefixed UTF-8 string; `nil` when truncated or not valid UTF-8.

@@ -46,6 +46,50 @@ enum Migrations {
                     CREATE INDEX pending_labels_age ON pending_labels(model_id, received_at);
                     """)
         }
+        migrator.registerMigration("v2-aggregates") { db in
+            try db.execute(
+                sql: """
+                    -- Time-bucket aggregates per series (model, version, variant): resolution 1 = minute,
+                    -- 2 = hour. A window is the merge of its buckets; see README "Storage layout".
+                    CREATE TABLE buckets (
+                        model_id INTEGER NOT NULL,
+                        version TEXT NOT NULL,
+                        variant TEXT NOT NULL,
+                        resolution INTEGER NOT NULL,
+                        start INTEGER NOT NULL,
+                        predictions INTEGER NOT NULL,
+                        data BLOB NOT NULL,
+                        PRIMARY KEY (model_id, version, variant, resolution, start)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX buckets_start ON buckets(resolution, start);
+                    -- The last prediction row and label journal entry the stored buckets include.
+                    CREATE TABLE aggregate_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        prediction_watermark INTEGER NOT NULL,
+                        label_watermark INTEGER NOT NULL
+                    );
+                    INSERT INTO aggregate_state VALUES (1, 0, 0);
+                    -- Every label change since the last aggregate flush, with the label it replaced, so a
+                    -- restart folds exactly what the buckets are missing.
+                    CREATE TABLE label_journal (
+                        seq INTEGER PRIMARY KEY,
+                        model_id INTEGER NOT NULL,
+                        ext_id TEXT NOT NULL,
+                        label TEXT,
+                        label_kind INTEGER,
+                        metrics BLOB NOT NULL,
+                        old_present INTEGER NOT NULL,
+                        old_label TEXT,
+                        old_kind INTEGER,
+                        old_metrics BLOB
+                    );
+                    CREATE TABLE reference_profiles (
+                        model_id INTEGER PRIMARY KEY,
+                        generation INTEGER NOT NULL,
+                        data BLOB NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -14,6 +14,7 @@ extension SQLiteStore {
         }
         registry.publish(session.schemas.values)
         modelIDs.withLock { $0.merge(session.newIDs) { a, _ in a } }
+        if !session.folds.isEmpty { publish(folds: session.folds) }
         return results
     }
 }
@@ -26,6 +27,8 @@ struct WriteSession {
     let knownIDs: [String: Int64]
     var schemas: [String: ModelSchema] = [:]
     var newIDs: [String: Int64] = [:]
+    /// What the aggregates must fold once this transaction commits, in order.
+    var folds: [FoldEvent] = []
 
     init(db: Database, store: SQLiteStore, knownIDs: [String: Int64]) {
         self.db = db
@@ -41,6 +44,8 @@ struct WriteSession {
             return .outcomes(try labels.map { try store($0, receivedAt: receivedAt) })
         case .expire(let now):
             return .expired(try expireLabels(at: now))
+        case .ensureModel(let name, let now):
+            return .modelID(try modelID(name, at: now))
         }
     }
 
@@ -94,13 +99,14 @@ struct WriteSession {
             withSchema(p.model) { $0.counts.duplicatePredictions += 1 }
             return .duplicate
         }
+        folds.append(.prediction(p, rowID: db.lastInsertedRowID))
         let hasHeldLabels = withSchema(p.model) { s in
             s.observe(p)
             return s.counts.pendingLabels > 0
         }
         if hasHeldLabels {
             let joined = try joinHeldLabel(
-                model: model, id: p.id, ttl: store.config.model(p.model).labelTTL.millis, now: receivedAt)
+                model: model, prediction: p, ttl: store.config.model(p.model).labelTTL.millis, now: receivedAt)
             withSchema(p.model) { s in
                 guard let joined else { return }
                 s.counts.pendingLabels -= 1
@@ -112,7 +118,9 @@ struct WriteSession {
 
     /// Moves a held label onto the prediction that just arrived, unless it outlived `ttl`.
     /// Returns `nil` when no label was held, `true` when it joined, `false` when it had expired.
-    private func joinHeldLabel(model: Int64, id: String, ttl: Int64, now: Int64) throws -> Bool? {
+    private mutating func joinHeldLabel(model: Int64, prediction p: Prediction, ttl: Int64, now: Int64) throws -> Bool?
+    {
+        let id = p.id
         let select = try db.cachedStatement(
             sql: """
                 SELECT label, label_kind, metrics, ts, received_at FROM pending_labels WHERE model_id = ? AND ext_id = ?
@@ -121,9 +129,19 @@ struct WriteSession {
         try db.execute(sql: "DELETE FROM pending_labels WHERE model_id = ? AND ext_id = ?", arguments: [model, id])
         let receivedAt: Int64 = row["received_at"]
         guard receivedAt >= now - ttl else { return false }
+        let metricsData: Data = row["metrics"]
+        guard let metrics = Label.decodeMetrics(Array(metricsData)) else {
+            throw StorageError.corruptRecord("held label metrics of '\(id)'")
+        }
+        let label = Label(
+            id: id, model: p.model, value: Label.value(text: row["label"], kind: row["label_kind"]),
+            timestamp: row["ts"],
+            metrics: metrics)
         try setLabel(
-            model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: row["metrics"],
+            model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: metricsData,
             ts: row["ts"], at: now)
+        let seq = try journal(model: model, label, replacing: nil)
+        folds.append(.label(label, prediction: p, replacing: nil, seq: seq))
         return true
     }
 
@@ -146,16 +164,20 @@ struct WriteSession {
         let metrics = Data(label.encodedMetrics())
         let joined = try db.cachedStatement(
             sql: """
-                SELECT labeled_at, label, label_kind, label_metrics FROM predictions WHERE model_id = ? AND ext_id = ?
+                SELECT labeled_at, label, label_kind, label_metrics, ts, version, variant, prediction, payload
+                FROM predictions WHERE model_id = ? AND ext_id = ?
                 """)
         let change: WritableKeyPath<ModelSchema.Counts, Int>
         if let row = try Row.fetchOne(joined, arguments: [model, label.id]) {
             let labeledAt: Int64? = row["labeled_at"]
+            var old: Label?
             if labeledAt != nil {
-                if try sameTruth(label, row, metricsColumn: "label_metrics") {
+                let stored = try storedLabel(label, row, metricsColumn: "label_metrics")
+                if stored.sameTruth(as: label) {
                     withSchema(label.model) { $0.counts.duplicateLabels += 1 }
                     return .duplicate
                 }
+                old = stored
                 change = \.replacedLabels
             } else {
                 change = \.labeled
@@ -163,13 +185,21 @@ struct WriteSession {
             try setLabel(
                 model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp,
                 at: receivedAt)
+            let payload: Data = row["payload"]
+            guard
+                let prediction = Prediction.decode(
+                    id: label.id, model: label.model, version: row["version"], variant: row["variant"],
+                    timestamp: row["ts"], outputText: row["prediction"], payload: Array(payload))
+            else { throw StorageError.corruptRecord("prediction '\(label.id)'") }
+            let seq = try journal(model: model, label, replacing: old)
+            folds.append(.label(label, prediction: prediction, replacing: old, seq: seq))
         } else {
             let held = try db.cachedStatement(
                 sql: """
                     SELECT label, label_kind, metrics FROM pending_labels WHERE model_id = ? AND ext_id = ?
                     """)
             if let row = try Row.fetchOne(held, arguments: [model, label.id]) {
-                if try sameTruth(label, row, metricsColumn: "metrics") {
+                if try storedLabel(label, row, metricsColumn: "metrics").sameTruth(as: label) {
                     withSchema(label.model) { $0.counts.duplicateLabels += 1 }
                     return .duplicate
                 }
@@ -192,15 +222,31 @@ struct WriteSession {
         return .accepted
     }
 
-    private func sameTruth(_ label: Label, _ row: Row, metricsColumn: String) throws -> Bool {
+    /// The label a row holds, for comparison with a new one.
+    private func storedLabel(_ label: Label, _ row: Row, metricsColumn: String) throws -> Label {
         let metricsData: Data? = row[metricsColumn]
         guard let metrics = Label.decodeMetrics(Array(metricsData ?? Data([0]))) else {
             throw StorageError.corruptRecord("label metrics of '\(label.id)'")
         }
-        let stored = Label(
+        return Label(
             id: label.id, model: label.model, value: Label.value(text: row["label"], kind: row["label_kind"]),
             metrics: metrics)
-        return stored.sameTruth(as: label)
+    }
+
+    /// Records a label change for the aggregates; returns its journal number.
+    private func journal(model: Int64, _ label: Label, replacing old: Label?) throws -> Int64 {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO label_journal (model_id, ext_id, label, label_kind, metrics, old_present, old_label, old_kind, old_metrics)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let (text, kind) = label.valueColumns
+        let (oldText, oldKind) = old?.valueColumns ?? (nil, nil)
+        try statement.execute(arguments: [
+            model, label.id, text, kind, Data(label.encodedMetrics()), old == nil ? 0 : 1, oldText, oldKind,
+            old.map { Data($0.encodedMetrics()) },
+        ])
+        return db.lastInsertedRowID
     }
 
     // MARK: - Expiry

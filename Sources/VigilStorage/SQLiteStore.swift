@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 import Logging
@@ -24,11 +25,13 @@ public final class SQLiteStore: EventStore, Sendable {
         case predictions([PreparedPrediction], receivedAt: Int64)
         case labels([Label], receivedAt: Int64)
         case expire(at: Int64)
+        case ensureModel(String, at: Int64)
     }
 
     enum Written: Sendable {
         case outcomes([ItemOutcome])
         case expired(Int)
+        case modelID(Int64)
     }
 
     public let registry: ModelRegistry
@@ -38,6 +41,9 @@ public final class SQLiteStore: EventStore, Sendable {
     /// Model name → row id; only the writer thread adds, after the commit that inserted it.
     let modelIDs: Mutex<[String: Int64]>
     private let writer: Mutex<GroupCommitWriter<Write, Written>?> = Mutex(nil)
+    /// Receives committed events in commit order, on `foldQueue` (off the writer thread).
+    let foldSink: Mutex<(@Sendable ([FoldEvent]) -> Void)?> = Mutex(nil)
+    let foldQueue = DispatchQueue(label: "vigil.storage.fold", qos: .userInitiated)
 
     /// Opens (creating if needed) the database at `path`, applies migrations and loads the
     /// committed model schemas.
@@ -98,7 +104,7 @@ public final class SQLiteStore: EventStore, Sendable {
         }
     }
 
-    private func submit(_ write: Write) async throws -> Written {
+    func submit(_ write: Write) async throws -> Written {
         guard let writer = self.writer.withLock({ $0 }) else { throw StorageError.closed }
         return try await writer.submit(write)
     }

@@ -73,7 +73,7 @@ struct IngestController: Sendable {
     }
 
     /// Reads and splits the body; throws 400 for a JSON body that does not parse, 413 past the limit.
-    private func parse(_ request: Request, context: AppRequestContext, kind: ItemKind) async throws -> (
+    func parse(_ request: Request, context: AppRequestContext, kind: ItemKind) async throws -> (
         [(Int, JSONValue)], [ItemError]
     ) {
         let limit = services.config.server.maxBodyBytes

@@ -8,18 +8,22 @@ public struct ConfusionMatrix: Sendable, Equatable {
 
     public init() {}
 
-    /// Counts one labelled prediction.
+    /// Counts one labelled prediction; a negative `count` takes counts back (a replaced label),
+    /// and a pair whose count returns to zero is forgotten, so its classes leave `classes`.
     public mutating func add(truth: String, predicted: String, count: Int = 1) {
         counts[truth, default: [:]][predicted, default: 0] += count
         total += count
+        if counts[truth]![predicted]! == 0 {
+            counts[truth]![predicted] = nil
+            if counts[truth]!.isEmpty { counts[truth] = nil }
+        }
     }
 
     /// Adds another matrix's counts.
     public mutating func merge(_ other: ConfusionMatrix) {
         for (truth, row) in other.counts {
-            for (predicted, count) in row { counts[truth, default: [:]][predicted, default: 0] += count }
+            for (predicted, count) in row { add(truth: truth, predicted: predicted, count: count) }
         }
-        total += other.total
     }
 
     /// Every class seen as truth or prediction, sorted (scikit-learn's `unique_labels` order).

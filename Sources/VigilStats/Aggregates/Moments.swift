@@ -27,6 +27,22 @@ public struct Moments: Sendable, Equatable {
         max = Swift.max(max, x)
     }
 
+    /// Takes back one earlier `add(x)` (reverse Welford), for a replaced label. min and max
+    /// cannot be taken back and keep the removed value's reach.
+    public mutating func remove(_ x: Double) {
+        guard x.isFinite, count > 0 else { return }
+        guard count > 1 else {
+            let missing = self.missing
+            self = Moments()
+            self.missing = missing
+            return
+        }
+        let previousMean = (Double(count) * mean - x) / Double(count - 1)
+        m2 = Swift.max(0, m2 - (x - previousMean) * (x - mean))
+        mean = previousMean
+        count -= 1
+    }
+
     /// Counts a missing value.
     public mutating func addMissing(_ n: Int = 1) { missing += n }
 

@@ -90,6 +90,16 @@ public struct CalibrationBins: Sendable, Equatable {
         squaredErrorSum += (p - y) * (p - y)
     }
 
+    /// Takes back one `add` (a replaced label).
+    public mutating func remove(probability p: Double, positive: Bool) {
+        let b = Self.bin(of: p)
+        counts[b] -= 1
+        probabilitySums[b] -= p
+        if positive { outcomeSums[b] -= 1 }
+        let y = positive ? 1.0 : 0.0
+        squaredErrorSum -= (p - y) * (p - y)
+    }
+
     public mutating func merge(_ other: CalibrationBins) {
         for b in 0..<Self.binCount {
             counts[b] += other.counts[b]

@@ -29,6 +29,16 @@ public struct GroupCounters: Sendable, Equatable {
         }
     }
 
+    /// Takes back one `addOutcome` (a replaced label).
+    public mutating func removeOutcome(predictedPositive: Bool, actualPositive: Bool) {
+        switch (predictedPositive, actualPositive) {
+        case (true, true): truePositives -= 1
+        case (true, false): falsePositives -= 1
+        case (false, true): falseNegatives -= 1
+        case (false, false): trueNegatives -= 1
+        }
+    }
+
     public mutating func merge(_ other: GroupCounters) {
         predictions += other.predictions
         selected += other.selected

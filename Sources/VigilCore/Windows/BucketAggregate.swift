@@ -1,0 +1,168 @@
+import VigilStats
+
+/// Everything Vigil keeps about one series over one time bucket, as mergeable aggregates
+/// (DESIGN §9): a window is the merge of its buckets, and replicas can merge partial buckets.
+/// Labels fold into the bucket of their prediction's event time, so a late label updates the
+/// window its prediction fell in.
+public struct BucketAggregate: Sendable, Equatable {
+    public var predictions = 0
+    public var labeled = 0
+    public var numeric: [String: NumericAggregate] = [:]
+    public var categorical: [String: CategoryCounts] = [:]
+    public var outputClasses = CategoryCounts(capacity: 1000)
+    public var outputNumeric = NumericAggregate()
+    public var confidence = NumericAggregate()
+    public var confusion = ConfusionMatrix()
+    /// CBPE's expected confusion from (calibrated) P(positive); `calibrationGeneration` names the
+    /// reference whose calibrator was applied (0: confidences as sent).
+    public var expected = ExpectedConfusion()
+    public var calibrationGeneration: Int64 = 0
+    public var calibration = CalibrationBins()
+    public var regression = RegressionErrors()
+    /// Segment specification name → group → counters.
+    public var groups: [String: [String: GroupCounters]] = [:]
+    public var predictionMetrics: [String: MetricAggregate] = [:]
+    public var labelMetrics: [String: MetricAggregate] = [:]
+    /// Values turned away by a cap (groups past `FoldContext.maxGroups`).
+    public var overflow = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { predictions == 0 && labeled == 0 && overflow == 0 && confusion.total == 0 }
+
+    // MARK: - Folding
+
+    /// Folds one stored prediction.
+    public mutating func fold(_ p: Prediction, context: FoldContext) {
+        predictions += 1
+        let reference = context.reference
+        let generation = reference?.generation ?? 0
+        for (name, value) in p.features {
+            switch value {
+            case .number(let x):
+                numeric[name, default: NumericAggregate()].add(
+                    x, reference: reference?.numeric[name], generation: generation, range: context.ranges[name])
+            case .category(let c):
+                categorical[name, default: CategoryCounts()].add(c)
+            case .missing:
+                break
+            }
+        }
+        if context.task == .regression {
+            if let y = p.output.numericValue {
+                outputNumeric.add(y, reference: reference?.outputNumeric, generation: generation, range: nil)
+            }
+        } else if context.isClassification {
+            outputClasses.add(p.output.classKey)
+        }
+        if let c = context.confidence(of: p), c.isFinite {
+            confidence.add(c, reference: reference?.confidence, generation: generation, range: nil)
+        }
+        if let positive = context.positiveClass {
+            let predictedPositive = p.output.classKey == positive
+            if var prob = context.positiveProbability(of: p), prob.isFinite {
+                if let calibrator = reference?.calibrator {
+                    prob = calibrator.calibrate(prob)
+                    if expected.count == 0 { calibrationGeneration = generation }
+                }
+                expected.add(predictedPositive: predictedPositive, probability: prob)
+            }
+            forEachGroup(of: p, context: context) { $0.addPrediction(positive: predictedPositive) }
+        } else {
+            forEachGroup(of: p, context: context) { $0.predictions += 1 }
+        }
+        for (name, value) in p.metrics {
+            predictionMetrics[name, default: MetricAggregate()].add(value)
+        }
+    }
+
+    /// Folds a label joined to its prediction; `replacing` is the label it replaces, whose
+    /// contribution is taken back first (sketch quantiles of label metrics keep it, see README).
+    public mutating func fold(label: Label, of p: Prediction, replacing old: Label?, context: FoldContext) {
+        if let old {
+            apply(old, of: p, context: context, sign: -1)
+        } else {
+            labeled += 1
+        }
+        apply(label, of: p, context: context, sign: 1)
+    }
+
+    private mutating func apply(_ label: Label, of p: Prediction, context: FoldContext, sign: Int) {
+        if let truth = label.value {
+            if context.task == .regression {
+                if let y = truth.numericValue, let yHat = p.output.numericValue {
+                    regression.add(truth: y, predicted: yHat, sign: sign)
+                }
+            } else if context.isClassification {
+                confusion.add(truth: truth.classKey, predicted: p.output.classKey, count: sign)
+            }
+            if let positive = context.positiveClass {
+                let actual = truth.classKey == positive
+                let predicted = p.output.classKey == positive
+                if let prob = context.positiveProbability(of: p), prob.isFinite {
+                    let clamped = Swift.min(1, Swift.max(0, prob))
+                    if sign > 0 {
+                        calibration.add(probability: clamped, positive: actual)
+                    } else {
+                        calibration.remove(probability: clamped, positive: actual)
+                    }
+                }
+                forEachGroup(of: p, context: context, creating: false) { counters in
+                    if sign > 0 {
+                        counters.addOutcome(predictedPositive: predicted, actualPositive: actual)
+                    } else {
+                        counters.removeOutcome(predictedPositive: predicted, actualPositive: actual)
+                    }
+                }
+            }
+        }
+        for (name, value) in label.metrics {
+            if sign > 0 {
+                labelMetrics[name, default: MetricAggregate()].add(value)
+            } else {
+                labelMetrics[name]?.moments.remove(value)
+            }
+        }
+    }
+
+    private mutating func forEachGroup(
+        of p: Prediction, context: FoldContext, creating: Bool = true, _ body: (inout GroupCounters) -> Void
+    ) {
+        for spec in context.segments {
+            guard let group = spec.group(of: p.segments) else { continue }
+            let name = spec.name
+            if groups[name]?[group] == nil {
+                guard creating, (groups[name]?.count ?? 0) < FoldContext.maxGroups else {
+                    if creating { overflow += 1 }
+                    continue
+                }
+            }
+            body(&groups[name, default: [:]][group, default: GroupCounters()])
+        }
+    }
+
+    // MARK: - Merging
+
+    public mutating func merge(_ other: BucketAggregate) {
+        predictions += other.predictions
+        labeled += other.labeled
+        for (name, aggregate) in other.numeric { numeric[name, default: NumericAggregate()].merge(aggregate) }
+        for (name, counts) in other.categorical { categorical[name, default: CategoryCounts()].merge(counts) }
+        outputClasses.merge(other.outputClasses)
+        outputNumeric.merge(other.outputNumeric)
+        confidence.merge(other.confidence)
+        confusion.merge(other.confusion)
+        if expected.count == 0 { calibrationGeneration = other.calibrationGeneration }
+        expected.merge(other.expected)
+        calibration.merge(other.calibration)
+        regression.merge(other.regression)
+        for (spec, byGroup) in other.groups {
+            for (group, counters) in byGroup {
+                groups[spec, default: [:]][group, default: GroupCounters()].merge(counters)
+            }
+        }
+        for (name, m) in other.predictionMetrics { predictionMetrics[name, default: MetricAggregate()].merge(m) }
+        for (name, m) in other.labelMetrics { labelMetrics[name, default: MetricAggregate()].merge(m) }
+        overflow += other.overflow
+    }
+}

@@ -1,0 +1,116 @@
+import VigilStats
+
+/// A numeric column's aggregates in one bucket: moments, a quantile sketch, and counts over the
+/// reference's decile bins when the reference existed as the values arrived.
+public struct NumericAggregate: Sendable, Equatable {
+    public var moments = Moments()
+    public var sketch = QuantileSketch()
+    /// Counts over the bins of the reference with `generation`; covers `binned` of the values.
+    public var histogram: BinnedHistogram?
+    public var generation: Int64 = 0
+    public var binned = 0
+    /// Values outside the configured range.
+    public var outOfRange = 0
+
+    public init() {}
+
+    /// Adds one finite value, binning it by `reference` when the histogram can stay complete.
+    mutating func add(_ x: Double, reference: NumericReference?, generation: Int64, range: ClosedRange<Double>?) {
+        if let range, !range.contains(x) { outOfRange += 1 }
+        if let reference {
+            if histogram == nil, moments.count == 0 {
+                histogram = BinnedHistogram(edges: reference.edges)
+                self.generation = generation
+            }
+            if self.generation == generation, histogram != nil {
+                histogram!.add(x)
+                binned += 1
+            }
+        }
+        moments.add(x)
+        sketch.add(x)
+    }
+
+    /// The histogram's counts when they cover every value under the reference `generation`.
+    public func binCounts(generation: Int64) -> [Int]? {
+        guard let histogram, self.generation == generation, binned == moments.count else { return nil }
+        return histogram.counts
+    }
+
+    public mutating func merge(_ other: NumericAggregate) {
+        if other.moments.count > 0 {
+            if moments.count == 0 && histogram == nil {
+                histogram = other.histogram
+                generation = other.generation
+                binned = other.binned
+            } else if let h = other.histogram, histogram != nil, generation == other.generation,
+                histogram!.merge(h)
+            {
+                binned += other.binned
+            } else {
+                histogram = nil
+                binned = 0
+            }
+        }
+        moments.merge(other.moments)
+        sketch.merge(other.sketch)
+        outOfRange += other.outOfRange
+    }
+}
+
+/// A custom metric's aggregates: moments for the mean, a sketch for p50 / p95 / p99.
+public struct MetricAggregate: Sendable, Equatable {
+    public var moments = Moments()
+    public var sketch = QuantileSketch()
+
+    public init() {}
+
+    mutating func add(_ x: Double) {
+        moments.add(x)
+        sketch.add(x)
+    }
+
+    public mutating func merge(_ other: MetricAggregate) {
+        moments.merge(other.moments)
+        sketch.merge(other.sketch)
+    }
+}
+
+/// Regression errors: |y − ŷ| and (y − ŷ)² sums, and the labels' moments (for R²'s total sum
+/// of squares). All can be taken back exactly, so a replaced label leaves no trace.
+public struct RegressionErrors: Sendable, Equatable {
+    public var count = 0
+    public var absoluteErrorSum = 0.0
+    public var squaredErrorSum = 0.0
+    public var truth = Moments()
+
+    public init() {}
+
+    mutating func add(truth y: Double, predicted yHat: Double, sign: Int = 1) {
+        let e = y - yHat
+        count += sign
+        absoluteErrorSum += Double(sign) * abs(e)
+        squaredErrorSum += Double(sign) * e * e
+        if sign > 0 { truth.add(y) } else { truth.remove(y) }
+    }
+
+    public mutating func merge(_ other: RegressionErrors) {
+        count += other.count
+        absoluteErrorSum += other.absoluteErrorSum
+        squaredErrorSum += other.squaredErrorSum
+        truth.merge(other.truth)
+    }
+
+    /// Mean absolute error, as `sklearn.metrics.mean_absolute_error`; `nil` when empty.
+    public var meanAbsoluteError: Double? { count > 0 ? absoluteErrorSum / Double(count) : nil }
+    /// Root mean squared error; `nil` when empty.
+    public var rootMeanSquaredError: Double? { count > 0 ? (squaredErrorSum / Double(count)).squareRoot() : nil }
+    /// R² = 1 − SSE/SST as `sklearn.metrics.r2_score` (SST = 0: 1 when SSE = 0, else 0);
+    /// `nil` below two labels.
+    public var r2: Double? {
+        guard count >= 2 else { return nil }
+        let sst = truth.m2
+        if sst == 0 { return squaredErrorSum == 0 ? 1 : 0 }
+        return 1 - squaredErrorSum / sst
+    }
+}

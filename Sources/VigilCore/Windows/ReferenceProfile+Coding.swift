@@ -1,0 +1,132 @@
+import VigilStats
+
+extension NumericReference {
+    func encode(into w: inout BinaryWriter) {
+        w.write(varint: UInt64(edges.count))
+        for e in edges { w.write(double: e) }
+        for c in counts { w.write(varint: UInt64(c)) }
+        if let values {
+            w.write(byte: 1)
+            w.write(varint: UInt64(values.count))
+            for v in values { w.write(double: v) }
+        } else {
+            w.write(byte: 0)
+        }
+        w.write(blob: sketch.encoded())
+    }
+
+    static func decode(from r: inout BinaryReader) -> NumericReference? {
+        guard let n = r.readVarint(), n <= 16 else { return nil }
+        var edges: [Double] = []
+        var counts: [Int] = []
+        for _ in 0..<n {
+            guard let e = r.readDouble() else { return nil }
+            edges.append(e)
+        }
+        for _ in 0...n {
+            guard let c = r.readVarint(), c <= UInt64(Int.max / 2) else { return nil }
+            counts.append(Int(c))
+        }
+        var values: [Double]?
+        guard let flag = r.readByte() else { return nil }
+        if flag == 1 {
+            guard let count = r.readVarint(), count <= UInt64(ReferenceProfile.maxValues) else { return nil }
+            var v: [Double] = []
+            v.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let x = r.readDouble() else { return nil }
+                v.append(x)
+            }
+            values = v
+        }
+        guard let sketch = r.readBlob().flatMap(QuantileSketch.decode) else { return nil }
+        return NumericReference(edges: edges, counts: counts, values: values, sketch: sketch)
+    }
+}
+
+extension ReferenceProfile {
+    static let formatVersion: UInt8 = 1
+
+    /// The profile as bytes (format 1), for the `reference_profiles` table.
+    public func encoded() -> [UInt8] {
+        var w = BinaryWriter(capacity: 65_536)
+        w.write(byte: Self.formatVersion)
+        w.write(int: generation)
+        w.write(string: source.rawValue)
+        w.write(int: createdAt)
+        w.write(varint: UInt64(rows))
+        w.write(varint: UInt64(labeled))
+        w.write(int: from ?? Int64.min)
+        w.write(int: to ?? Int64.min)
+        w.write(varint: UInt64(numeric.count))
+        for name in numeric.keys.sorted() {
+            w.write(string: name)
+            numeric[name]!.encode(into: &w)
+        }
+        w.write(varint: UInt64(categorical.count))
+        for name in categorical.keys.sorted() {
+            w.write(string: name)
+            w.write(blob: categorical[name]!.encoded())
+        }
+        w.write(blob: outputClasses?.encoded() ?? [])
+        Self.write(optional: outputNumeric, &w)
+        Self.write(optional: confidence, &w)
+        w.write(blob: calibrator?.encoded() ?? [])
+        return w.bytes
+    }
+
+    private static func write(optional reference: NumericReference?, _ w: inout BinaryWriter) {
+        if let reference {
+            w.write(byte: 1)
+            reference.encode(into: &w)
+        } else {
+            w.write(byte: 0)
+        }
+    }
+
+    private static func readOptional(_ r: inout BinaryReader) -> NumericReference?? {
+        switch r.readByte() {
+        case 0: return .some(nil)
+        case 1: return NumericReference.decode(from: &r).map { .some($0) }
+        default: return nil
+        }
+    }
+
+    /// Decodes `encoded()`; `nil` when malformed.
+    public static func decode(_ bytes: [UInt8]) -> ReferenceProfile? {
+        var r = BinaryReader(bytes)
+        guard r.readByte() == formatVersion, let generation = r.readInt(),
+            let source = r.readString().flatMap(Source.init(rawValue:)), let createdAt = r.readInt(),
+            let rows = r.readVarint(), let labeled = r.readVarint(), rows <= UInt64(Int.max / 2),
+            labeled <= UInt64(Int.max / 2), let from = r.readInt(), let to = r.readInt(),
+            let numericCount = r.readVarint(), numericCount <= 100_000
+        else { return nil }
+        var p = ReferenceProfile(
+            generation: generation, source: source, createdAt: createdAt, rows: Int(rows), labeled: Int(labeled))
+        p.from = from == Int64.min ? nil : from
+        p.to = to == Int64.min ? nil : to
+        for _ in 0..<numericCount {
+            guard let name = r.readString(), let n = NumericReference.decode(from: &r) else { return nil }
+            p.numeric[name] = n
+        }
+        guard let categoricalCount = r.readVarint(), categoricalCount <= 100_000 else { return nil }
+        for _ in 0..<categoricalCount {
+            guard let name = r.readString(), let c = r.readBlob().flatMap(CategoryCounts.decode) else { return nil }
+            p.categorical[name] = c
+        }
+        guard let classes = r.readBlob() else { return nil }
+        if !classes.isEmpty {
+            guard let c = CategoryCounts.decode(classes) else { return nil }
+            p.outputClasses = c
+        }
+        guard let outputNumeric = readOptional(&r), let confidence = readOptional(&r), let calibrator = r.readBlob()
+        else { return nil }
+        p.outputNumeric = outputNumeric
+        p.confidence = confidence
+        if !calibrator.isEmpty {
+            guard let c = IsotonicCalibrator.decode(calibrator) else { return nil }
+            p.calibrator = c
+        }
+        return r.isAtEnd ? p : nil
+    }
+}

@@ -1,0 +1,60 @@
+/// The series a prediction's aggregates belong to: one model, version and variant (DESIGN §1).
+public struct SeriesKey: Sendable, Hashable, Comparable {
+    public var model: String
+    public var version: String
+    /// `""` when the prediction named no variant.
+    public var variant: String
+
+    public init(model: String, version: String, variant: String?) {
+        self.model = model
+        self.version = version
+        self.variant = variant ?? ""
+    }
+
+    public static func < (a: SeriesKey, b: SeriesKey) -> Bool {
+        (a.model, a.version, a.variant) < (b.model, b.version, b.variant)
+    }
+}
+
+/// Which series a window merges: a model's every series, narrowed by version and/or variant.
+public struct SeriesSelector: Sendable, Hashable {
+    public var model: String
+    public var version: String?
+    public var variant: String?
+
+    public init(model: String, version: String? = nil, variant: String? = nil) {
+        self.model = model
+        self.version = version
+        self.variant = variant
+    }
+
+    public func matches(_ key: SeriesKey) -> Bool {
+        key.model == model && (version.map { $0 == key.version } ?? true)
+            && (variant.map { $0 == key.variant } ?? true)
+    }
+}
+
+/// A segment specification: one attribute (`region`) or an intersection (`region×gender`),
+/// whose groups are the attribute values joined the same way (`eu×f`).
+public struct SegmentSpec: Sendable, Hashable {
+    public static let separator = "×"
+    public var attributes: [String]
+
+    public init(_ attributes: [String]) { self.attributes = attributes }
+
+    /// The name the document and `/metrics` use.
+    public var name: String { attributes.joined(separator: Self.separator) }
+
+    /// The prediction's group, or `nil` when it lacks one of the attributes.
+    public func group(of segments: [(name: String, value: String)]) -> String? {
+        if attributes.count == 1 {
+            return segments.first(where: { $0.name == attributes[0] })?.value
+        }
+        var parts: [String] = []
+        for attribute in attributes {
+            guard let value = segments.first(where: { $0.name == attribute })?.value else { return nil }
+            parts.append(value)
+        }
+        return parts.joined(separator: Self.separator)
+    }
+}

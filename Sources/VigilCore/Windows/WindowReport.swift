@@ -1,0 +1,137 @@
+import VigilStats
+
+/// A test statistic with its p-values; `bound` is the sketch error bound when the statistic came
+/// from quantile sketches (`nil`: exact).
+public struct TestStatistic: Sendable, Equatable {
+    public var statistic: Double
+    public var pValue: Double
+    public var pValueAdjusted: Double?
+    public var bound: Double?
+}
+
+/// Drift of one column against the reference.
+public struct ColumnDrift: Sendable, Equatable {
+    public var type: FeatureType
+    /// Current (window) values compared.
+    public var count: Int
+    public var psi: Double?
+    public var jsDistance: Double?
+    public var ks: TestStatistic?
+    public var chi2: TestStatistic?
+    public var wasserstein: Double?
+    /// Bound of `wasserstein` when it came from sketches.
+    public var wassersteinBound: Double?
+    public var drifted: Bool?
+    public var newCategories: [String] = []
+
+    /// The p-value the drift decision uses: KS for numeric columns, χ² for categorical ones.
+    var pValue: Double? { type == .numeric ? ks?.pValue : chi2?.pValue }
+}
+
+/// Precision, recall and F1 of one class, with its support.
+public struct ClassQuality: Sendable, Equatable {
+    public var precision: Double
+    public var recall: Double
+    public var f1: Double
+    public var support: Int
+}
+
+/// Realized quality from labels.
+public struct QualityReport: Sendable, Equatable {
+    public var accuracy: Double?
+    public var precision: Double?
+    public var recall: Double?
+    public var f1: Double?
+    public var perClass: [(name: String, quality: ClassQuality)] = []
+    public var confusionLabels: [String] = []
+    public var confusionMatrix: [[Int]] = []
+    public var intervals: [(name: String, interval: Interval95)] = []
+    /// Regression.
+    public var mae: Double?
+    public var rmse: Double?
+    public var r2: Double?
+
+    public static func == (a: QualityReport, b: QualityReport) -> Bool {
+        a.accuracy == b.accuracy && a.precision == b.precision && a.recall == b.recall && a.f1 == b.f1
+            && a.perClass.elementsEqual(b.perClass, by: { $0.name == $1.name && $0.quality == $1.quality })
+            && a.confusionLabels == b.confusionLabels && a.confusionMatrix == b.confusionMatrix
+            && a.intervals.elementsEqual(b.intervals, by: { $0.name == $1.name && $0.interval == $1.interval })
+            && a.mae == b.mae && a.rmse == b.rmse && a.r2 == b.r2
+    }
+}
+
+/// CBPE's estimates before labels arrive.
+public struct EstimatedQuality: Sendable, Equatable {
+    public var precision: Double?
+    public var recall: Double?
+    public var f1: Double?
+    public var accuracy: Double?
+    /// Whether the confidences were calibrated on the labelled reference.
+    public var calibrated: Bool
+}
+
+/// One group of a segment.
+public struct GroupReport: Sendable, Equatable {
+    public var count: Int
+    public var labeled: Int
+    public var selectionRate: Double?
+    public var tpr: Double?
+    public var fpr: Double?
+    public var precision: Double?
+    public var accuracy: Double?
+}
+
+/// Fairness over one segment specification.
+public struct SegmentReport: Sendable, Equatable {
+    public var groups: [(name: String, report: GroupReport)]
+    public var gaps: FairnessGaps
+
+    public static func == (a: SegmentReport, b: SegmentReport) -> Bool {
+        a.gaps == b.gaps && a.groups.elementsEqual(b.groups, by: { $0.name == $1.name && $0.report == $1.report })
+    }
+}
+
+/// Mean and quantiles of a custom metric.
+public struct MetricSummary: Sendable, Equatable {
+    public var count: Int
+    public var mean: Double?
+    public var p50: Double?
+    public var p95: Double?
+    public var p99: Double?
+}
+
+/// The metrics document of one window (DESIGN §4), as values; `json()` renders it.
+public struct WindowReport: Sendable {
+    public var model: String
+    public var version: String?
+    public var variant: String?
+    public var window: String
+    public var from: Int64
+    public var to: Int64
+    public var task: ModelTask
+    public var predictions: Int
+    public var labeled: Int
+    public var labelCoverage: Double?
+    public var features: [(name: String, drift: ColumnDrift)] = []
+    public var predictionDrift: ColumnDrift?
+    public var confidenceDrift: ColumnDrift?
+    public var driftedShare: Double?
+    public var quality: QualityReport?
+    public var estimated: EstimatedQuality?
+    public var ece: Double?
+    public var brier: Double?
+    public var fairness: [(segment: String, report: SegmentReport)] = []
+    public var missingRatio: [(feature: String, ratio: Double?)] = []
+    public var outOfRangeRatio: [(feature: String, ratio: Double?)] = []
+    public var metrics: [(name: String, summary: MetricSummary)] = []
+    public var labelMetrics: [(name: String, summary: MetricSummary)] = []
+    public var reference: ReferenceSummary?
+}
+
+/// What the document says about the reference it compared against.
+public struct ReferenceSummary: Sendable, Equatable {
+    public var source: String
+    public var rows: Int
+    public var labeled: Int
+    public var createdAt: Int64
+}

@@ -1,0 +1,175 @@
+import Hummingbird
+import NIOCore
+import VigilCore
+
+/// `GET /v1/models/{model}/metrics` (DESIGN §4) and the reference endpoints `PUT` / `POST
+/// /v1/models/{model}/reference` (DESIGN §2).
+struct WindowsController: Sendable {
+    let services: AppServices
+
+    struct ReferenceResponse: Encodable {
+        var model: String
+        var source: String
+        var rows: Int
+        var labeled: Int
+        var rejected = 0
+        var errors: [IngestController.ItemErrorBody] = []
+    }
+
+    // MARK: - Metrics document
+
+    func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let model = try context.parameters.require("model")
+        guard services.store.registry.schema(model) != nil else {
+            throw APIError(.notFound, "no model named '\(model)'")
+        }
+        let query = request.uri.queryParameters
+        let window = try self.window(query["window"].map(String.init))
+        var endingAt: Int64?
+        if let raw = query["to"].map(String.init) {
+            guard let ts = Timestamp.parseRFC3339(raw) ?? Double(raw).map({ Int64(($0 * 1000).rounded()) }) else {
+                throw APIError(.badRequest, "'to' must be an RFC 3339 timestamp or Unix seconds")
+            }
+            endingAt = ts
+        } else if window.millis > services.engine.book.retainedSpan {
+            throw APIError(
+                .badRequest,
+                "window \(window.text) is longer than the \(services.engine.book.retainedSpan / 3_600_000)h kept in memory; pass 'to' to merge it from storage"
+            )
+        }
+        let report = try await services.engine.document(
+            model: model, window: window, version: nonEmpty(query["version"]), variant: nonEmpty(query["variant"]),
+            endingAt: endingAt)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(report.json()))))
+    }
+
+    private func nonEmpty(_ value: Substring?) -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        return String(value)
+    }
+
+    /// The requested window: `1h` by default (or the first configured one), any width up to the
+    /// longest kept in memory.
+    private func window(_ raw: String?) throws -> Interval {
+        let windows = services.config.windows
+        guard let raw else {
+            return windows.first(where: { $0.millis == 3_600_000 }) ?? windows.first
+                ?? Interval(millis: 3_600_000, text: "1h")
+        }
+        if let configured = windows.first(where: { $0.text == raw }) { return configured }
+        guard let interval = Interval.parse(raw), interval.millis >= 60_000 else {
+            throw APIError(.badRequest, "window must be a duration of at least 1m such as 5m, 1h or 24h")
+        }
+        return interval
+    }
+
+    // MARK: - References
+
+    /// `PUT`: replaces the reference with the predictions in the body (labels inline allowed).
+    func uploadReference(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let model = try context.parameters.require("model")
+        guard ModelName.isValid(model) else { throw APIError(.badRequest, "model must match [A-Za-z0-9_.-]{1,64}") }
+        let now = services.now()
+        let (items, parseErrors) = try await IngestController(services: services).parse(
+            request, context: context, kind: .reference)
+        let validator = EventValidator(config: services.config)
+        var errors = parseErrors
+        var rows: [(prediction: Prediction, label: OutputValue?)] = []
+        for (index, item) in items {
+            guard case .object(var object) = item else {
+                errors.append(
+                    ItemError(index: index, id: nil, reason: .notAnObject, message: "item must be a JSON object"))
+                continue
+            }
+            if let named = object["model"], named != .string(model) {
+                errors.append(
+                    ItemError(
+                        index: index, id: object["id"]?.stringValue, reason: .invalidModel,
+                        message: "item names another model than the path"))
+                continue
+            }
+            if object["model"] == nil { object.members.append(JSONMember(key: "model", value: .string(model))) }
+            switch validator.prediction(.object(object), index: index, receivedAt: now) {
+            case .success(let p):
+                let label: OutputValue?
+                switch object["label"] {
+                case nil, .null?: label = nil
+                case .string(let s)?: label = .text(s)
+                case .number(let n)?: label = .number(n)
+                case .bool(let b)?: label = .bool(b)
+                default:
+                    errors.append(
+                        ItemError(
+                            index: index, id: p.id, reason: .invalidLabel,
+                            message: "label must be a string, number or boolean"))
+                    continue
+                }
+                rows.append((p, label))
+            case .failure(let e): errors.append(e)
+            }
+        }
+        guard !rows.isEmpty else {
+            throw APIError(.badRequest, "the reference needs at least one valid prediction (\(errors.count) rejected)")
+        }
+        guard rows.count <= ReferenceProfile.maxRows else {
+            throw APIError(.contentTooLarge, "a reference holds at most \(ReferenceProfile.maxRows) rows")
+        }
+        let profile = try await services.engine.installReference(model: model, rows: rows, source: .upload, at: now)
+        for (reason, count) in Dictionary(grouping: errors, by: \.reason).mapValues(\.count) {
+            services.metrics.recordRejected(kind: .reference, reason: reason, count: count)
+        }
+        return JSONResponse.make(
+            ReferenceResponse(
+                model: model, source: profile.source.rawValue, rows: profile.rows, labeled: profile.labeled,
+                rejected: errors.count,
+                errors: errors.sorted { $0.index < $1.index }.map {
+                    IngestController.ItemErrorBody(
+                        index: $0.index, id: $0.id, reason: $0.reason.rawValue, error: $0.message)
+                }))
+    }
+
+    struct FreezeBody {
+        var from: Int64
+        var to: Int64
+        var version: String?
+    }
+
+    /// `POST`: freezes the stored predictions with event time in [from, to] as the reference.
+    func freezeReference(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let model = try context.parameters.require("model")
+        guard services.store.registry.schema(model) != nil else {
+            throw APIError(.notFound, "no model named '\(model)'")
+        }
+        let body = try await request.body.collect(upTo: 65_536)
+        let json: JSONValue
+        do {
+            json = try body.withUnsafeReadableBytes { try JSONParser.parse(Array($0)) }
+        } catch {
+            throw APIError(.badRequest, "body must be a JSON object {\"from\": ts, \"to\": ts, \"version\": v?}")
+        }
+        guard case .object(let object) = json, let fromValue = object["from"], let toValue = object["to"],
+            let from = Timestamp.parse(fromValue), let to = Timestamp.parse(toValue)
+        else {
+            throw APIError(.badRequest, "'from' and 'to' are required: RFC 3339 timestamps or Unix seconds")
+        }
+        guard from <= to else { throw APIError(.badRequest, "'from' must not be after 'to'") }
+        var version: String?
+        if let v = object["version"], v != .null {
+            guard let s = v.stringValue else { throw APIError(.badRequest, "'version' must be a string") }
+            version = s
+        }
+        await services.store.foldsSettled()
+        let rows = try await services.store.referenceRows(
+            model: model, from: from, to: to, version: version, limit: ReferenceProfile.maxRows)
+        guard !rows.isEmpty else {
+            throw APIError(.badRequest, "no stored predictions of '\(model)' between 'from' and 'to'")
+        }
+        let profile = try await services.engine.installReference(
+            model: model, rows: rows, source: .frozen, at: services.now())
+        return JSONResponse.make(
+            ReferenceResponse(
+                model: model, source: profile.source.rawValue, rows: profile.rows, labeled: profile.labeled))
+    }
+}

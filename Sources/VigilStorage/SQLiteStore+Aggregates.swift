@@ -1,0 +1,304 @@
+import Foundation
+import GRDB
+import VigilCore
+
+// The storage side of the window engine: committed events handed to the aggregates in commit
+// order, bucket flushes with their watermarks, replay after a restart, and reference profiles.
+
+extension SQLiteStore {
+    /// Sets the receiver of committed events (the aggregate book), before any ingestion.
+    public func setFoldSink(_ sink: @escaping @Sendable ([FoldEvent]) -> Void) {
+        foldSink.withLock { $0 = sink }
+    }
+
+    /// Called on the writer thread after a commit: queues the events, keeping commit order.
+    func publish(folds: [FoldEvent]) {
+        guard let sink = foldSink.withLock({ $0 }) else { return }
+        foldQueue.async { sink(folds) }
+    }
+
+    /// Returns once every event committed so far has been folded.
+    public func foldsSettled() async {
+        await withCheckedContinuation { continuation in
+            foldQueue.async { continuation.resume() }
+        }
+    }
+
+    // MARK: - Start-up
+
+    /// The stored buckets (every minute bucket, hour buckets from `hoursSince`) and watermarks.
+    public func loadAggregates(hoursSince: Int64) throws -> (
+        buckets: [(BucketID, BucketAggregate)], predictionWatermark: Int64, labelWatermark: Int64
+    ) {
+        let names = modelNames()
+        return try pool.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT model_id, version, variant, resolution, start, data FROM buckets
+                    WHERE resolution = 1 OR start >= ?
+                    """, arguments: [hoursSince])
+            var buckets: [(BucketID, BucketAggregate)] = []
+            while let row = try rows.next() {
+                guard let id = Self.bucketID(row, names), let bucket = Self.bucket(row) else {
+                    throw StorageError.corruptRecord("bucket of model id \(row["model_id"] as Int64)")
+                }
+                buckets.append((id, bucket))
+            }
+            let state = try Row.fetchOne(db, sql: "SELECT prediction_watermark, label_watermark FROM aggregate_state")
+            return (buckets, state?["prediction_watermark"] ?? 0, state?["label_watermark"] ?? 0)
+        }
+    }
+
+    /// Folds the events committed after the watermarks (the tail a crash kept out of the stored
+    /// buckets) through `sink`, in commit order, `batchSize` at a time.
+    public func replay(
+        predictionsAfter: Int64, labelsAfter: Int64, batchSize: Int = 10_000,
+        into sink: ([FoldEvent]) -> Void
+    ) throws -> (predictions: Int, labels: Int) {
+        let names = modelNames()
+        var counts = (predictions: 0, labels: 0)
+        var after = predictionsAfter
+        while true {
+            let events: [FoldEvent] = try pool.read { db in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT rowid, model_id, ext_id, ts, version, variant, prediction, payload FROM predictions
+                        WHERE rowid > ? ORDER BY rowid LIMIT ?
+                        """, arguments: [after, batchSize])
+                return try rows.map { row in
+                    guard let p = Self.prediction(row, names) else {
+                        throw StorageError.corruptRecord("prediction row \(row["rowid"] as Int64)")
+                    }
+                    return .prediction(p, rowID: row["rowid"])
+                }
+            }
+            guard case .prediction(_, let last)? = events.last else { break }
+            sink(events)
+            counts.predictions += events.count
+            after = last
+        }
+        after = labelsAfter
+        while true {
+            let events: [FoldEvent] = try pool.read { db in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT j.seq, j.model_id, j.ext_id, j.label AS new_label, j.label_kind AS new_kind, j.metrics,
+                               j.old_present, j.old_label, j.old_kind, j.old_metrics,
+                               p.ts, p.version, p.variant, p.prediction, p.payload
+                        FROM label_journal j JOIN predictions p ON p.model_id = j.model_id AND p.ext_id = j.ext_id
+                        WHERE j.seq > ? ORDER BY j.seq LIMIT ?
+                        """, arguments: [after, batchSize])
+                return try rows.map { row in
+                    guard let event = Self.labelEvent(row, names) else {
+                        throw StorageError.corruptRecord("label journal entry \(row["seq"] as Int64)")
+                    }
+                    return event
+                }
+            }
+            guard case .label(_, _, _, let last)? = events.last else { break }
+            sink(events)
+            counts.labels += events.count
+            after = last
+        }
+        return counts
+    }
+
+    // MARK: - Flushing
+
+    /// Writes a flush in one transaction: buckets, deletions of rolled-up minute buckets, the
+    /// watermarks, and the label journal entries the buckets now include.
+    public func flush(_ batch: FlushBatch) async throws {
+        let ids = modelIDs.withLock { $0 }
+        try await pool.write { db in
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO buckets (model_id, version, variant, resolution, start, predictions, data)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for u in batch.upserts {
+                guard let model = ids[u.id.series.model] else { continue }
+                try upsert.execute(arguments: [
+                    model, u.id.series.version, u.id.series.variant, u.id.resolution.rawValue, u.id.start,
+                    u.predictions, Data(u.bytes),
+                ])
+            }
+            let delete = try db.cachedStatement(
+                sql: """
+                    DELETE FROM buckets WHERE model_id = ? AND version = ? AND variant = ? AND resolution = ? AND start = ?
+                    """)
+            for d in batch.deletes {
+                guard let model = ids[d.series.model] else { continue }
+                try delete.execute(arguments: [
+                    model, d.series.version, d.series.variant, d.resolution.rawValue, d.start,
+                ])
+            }
+            try db.execute(
+                sql: "UPDATE aggregate_state SET prediction_watermark = ?, label_watermark = ?",
+                arguments: [batch.predictionWatermark, batch.labelWatermark])
+            try db.execute(sql: "DELETE FROM label_journal WHERE seq <= ?", arguments: [batch.labelWatermark])
+        }
+    }
+
+    /// Deletes hour buckets that started before `before` (aggregate retention); returns how many.
+    public func deleteBuckets(before: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM buckets WHERE resolution = 2 AND start < ?", arguments: [before])
+            return db.changesCount
+        }
+    }
+
+    /// One stored bucket (for a late label on a bucket no longer in memory).
+    public func loadBucket(_ id: BucketID) -> BucketAggregate? {
+        guard let model = modelIDs.withLock({ $0[id.series.model] }) else { return nil }
+        let data: Data? = try? pool.read { db in
+            try Data.fetchOne(
+                db,
+                sql: """
+                    SELECT data FROM buckets WHERE model_id = ? AND version = ? AND variant = ? AND resolution = ? AND start = ?
+                    """,
+                arguments: [model, id.series.version, id.series.variant, id.resolution.rawValue, id.start])
+        }
+        return data.flatMap { BucketAggregate.decode(Array($0)) }
+    }
+
+    /// The stored buckets of a model starting in [from, to] (windows in the past).
+    public func loadBuckets(model: String, from: Int64, to: Int64) async throws -> [(BucketID, BucketAggregate)] {
+        guard let modelID = modelIDs.withLock({ $0[model] }) else { return [] }
+        let names = modelNames()
+        return try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT model_id, version, variant, resolution, start, data FROM buckets
+                    WHERE model_id = ? AND start >= ? AND start <= ? ORDER BY version, variant, start, resolution
+                    """, arguments: [modelID, from, to])
+            return try rows.map { row in
+                guard let id = Self.bucketID(row, names), let bucket = Self.bucket(row) else {
+                    throw StorageError.corruptRecord("bucket of model '\(model)'")
+                }
+                return (id, bucket)
+            }
+        }
+    }
+
+    // MARK: - References
+
+    /// Stores a model's reference profile, replacing the previous one.
+    public func saveReference(_ profile: ReferenceProfile, model: String, at now: Int64) async throws {
+        let id = try await modelID(model, at: now)
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO reference_profiles (model_id, generation, data) VALUES (?, ?, ?)",
+                arguments: [id, profile.generation, Data(profile.encoded())])
+        }
+    }
+
+    /// Every stored reference profile, by model.
+    public func loadReferences() throws -> [String: ReferenceProfile] {
+        let names = modelNames()
+        return try pool.read { db in
+            var out: [String: ReferenceProfile] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT model_id, data FROM reference_profiles") {
+                let data: Data = row["data"]
+                guard let name = names[row["model_id"]], let profile = ReferenceProfile.decode(Array(data)) else {
+                    throw StorageError.corruptRecord("reference profile of model id \(row["model_id"] as Int64)")
+                }
+                out[name] = profile
+            }
+            return out
+        }
+    }
+
+    /// Stored predictions with their labels, in arrival order: the first `limit` of a model, or
+    /// those with event time in [from, to] (and `version`, if given).
+    public func referenceRows(
+        model: String, from: Int64? = nil, to: Int64? = nil, version: String? = nil, limit: Int
+    ) async throws -> [(prediction: Prediction, label: OutputValue?)] {
+        guard let modelID = modelIDs.withLock({ $0[model] }) else { return [] }
+        var sql = """
+            SELECT model_id, ext_id, ts, version, variant, prediction, payload, label, label_kind
+            FROM predictions WHERE model_id = ?
+            """
+        var arguments: StatementArguments = [modelID]
+        if let from, let to {
+            sql += " AND ts >= ? AND ts <= ?"
+            arguments += [from, to]
+        }
+        if let version {
+            sql += " AND version = ?"
+            arguments += [version]
+        }
+        sql += " ORDER BY rowid LIMIT ?"
+        arguments += [limit]
+        let names = modelNames()
+        let query = sql
+        let args = arguments
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: query, arguments: args).map { row in
+                guard let p = Self.prediction(row, names) else {
+                    throw StorageError.corruptRecord("prediction '\(row["ext_id"] as String)'")
+                }
+                return (p, Label.value(text: row["label"], kind: row["label_kind"]))
+            }
+        }
+    }
+
+    /// A model's row id, creating the model (through the writer, which owns model rows) when it
+    /// has none yet: an uploaded reference can come before any traffic.
+    func modelID(_ model: String, at now: Int64) async throws -> Int64 {
+        if let id = modelIDs.withLock({ $0[model] }) { return id }
+        guard case .modelID(let id) = try await submit(.ensureModel(model, at: now)) else {
+            preconditionFailure("model creation answered with another kind")
+        }
+        return id
+    }
+
+    // MARK: - Rows
+
+    func modelNames() -> [Int64: String] {
+        Dictionary(modelIDs.withLock { $0 }.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func bucketID(_ row: Row, _ names: [Int64: String]) -> BucketID? {
+        guard let model = names[row["model_id"]], let resolution = Resolution(rawValue: row["resolution"]) else {
+            return nil
+        }
+        return BucketID(
+            series: SeriesKey(model: model, version: row["version"], variant: row["variant"]), resolution: resolution,
+            start: row["start"])
+    }
+
+    static func bucket(_ row: Row) -> BucketAggregate? {
+        let data: Data = row["data"]
+        return BucketAggregate.decode(Array(data))
+    }
+
+    static func prediction(_ row: Row, _ names: [Int64: String]) -> Prediction? {
+        guard let model = names[row["model_id"]] else { return nil }
+        let payload: Data = row["payload"]
+        return Prediction.decode(
+            id: row["ext_id"], model: model, version: row["version"], variant: row["variant"], timestamp: row["ts"],
+            outputText: row["prediction"], payload: Array(payload))
+    }
+
+    static func labelEvent(_ row: Row, _ names: [Int64: String]) -> FoldEvent? {
+        guard let p = prediction(row, names) else { return nil }
+        let metrics: Data = row["metrics"]
+        guard let newMetrics = Label.decodeMetrics(Array(metrics)) else { return nil }
+        let label = Label(
+            id: p.id, model: p.model, value: Label.value(text: row["new_label"], kind: row["new_kind"]),
+            metrics: newMetrics)
+        var old: Label?
+        if (row["old_present"] as Int) == 1 {
+            let oldData: Data? = row["old_metrics"]
+            guard let oldMetrics = Label.decodeMetrics(Array(oldData ?? Data([0]))) else { return nil }
+            old = Label(
+                id: p.id, model: p.model, value: Label.value(text: row["old_label"], kind: row["old_kind"]),
+                metrics: oldMetrics)
+        }
+        return .label(label, prediction: p, replacing: old, seq: row["seq"])
+    }
+}
