@@ -72,7 +72,7 @@ enum Migrations {
                     -- Every label change since the last aggregate flush, with the label it replaced, so a
                     -- restart folds exactly what the buckets are missing.
                     CREATE TABLE label_journal (
-                        seq INTEGER PRIMARY KEY,
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, though flushes delete old entries
                         model_id INTEGER NOT NULL,
                         ext_id TEXT NOT NULL,
                         label TEXT,

@@ -26,6 +26,27 @@ final class ManualClock: Sendable {
     init(_ start: Int64) { value = Mutex(start) }
     var now: Int64 { value.withLock { $0 } }
     func advance(byMillis delta: Int64) { value.withLock { $0 += delta } }
+    func set(_ millis: Int64) { value.withLock { $0 = millis } }
+}
+
+/// Runs `body` against the router of an application on the SQLite file `path` (a fresh one in a
+/// temporary directory by default), with its window engine, whose evaluations the test drives.
+func withEngineApp(
+    _ config: VigilConfig = VigilConfig(), clock: ManualClock, path: String? = nil,
+    _ body: @Sendable (any TestClientProtocol, WindowEngine) async throws -> Void
+) async throws {
+    let directory = try TemporaryDirectory()
+    var config = config
+    config.storage.sqlite = path ?? directory.path("vigil.db")
+    var options = AppOptions()
+    options.environment = [:]
+    options.now = { clock.now }
+    let captured = Locked<WindowEngine?>(nil)
+    options.onEngine = { engine in captured.withLock { $0 = engine } }
+    let app = try await buildApplication(config: config, options: options, logger: Logger(label: "test"))
+    let engine = try #require(captured.withLock { $0 })
+    try await app.test(.router) { client in try await body(client, engine) }
+    withExtendedLifetime(directory) {}
 }
 
 /// Runs `body` against the router of an application on a fresh SQLite file.

@@ -68,7 +68,9 @@ public final class WindowEngine: Sendable {
     /// One evaluation at `now`: folds settle, contexts refresh, first-N references are built
     /// when due, buckets roll up, every window of every model and version is merged into the
     /// snapshot, and changed buckets are flushed.
-    public func evaluate(at now: Int64) async {
+    /// `flush: false` leaves the changed buckets for the next flush (tests use it to leave an
+    /// unflushed tail for a restart to replay).
+    public func evaluate(at now: Int64, flush shouldFlush: Bool = true) async {
         await evaluating.withLock {
             await store.foldsSettled()
             await buildDueReferences(at: now)
@@ -91,12 +93,22 @@ public final class WindowEngine: Sendable {
                     }
                 }
             }
+            // A version with no prediction or label in any window has vanished: no series.
+            let active = Set(
+                next.reports.filter { $0.key.version != nil && ($0.value.predictions > 0 || $0.value.labeled > 0) }.map
+                {
+                    ReportKey(model: $0.key.model, version: $0.key.version, window: "")
+                })
+            next.reports = next.reports.filter {
+                $0.key.version == nil
+                    || active.contains(ReportKey(model: $0.key.model, version: $0.key.version, window: ""))
+            }
             next.exposition = WindowExposition.render(
                 next.reports.filter { $0.key.version != nil }.sorted { a, b in
                     (a.key.model, a.key.version!, a.key.window) < (b.key.model, b.key.version!, b.key.window)
                 }.map(\.value))
             snapshot.withLock { $0 = next }
-            await flush()
+            if shouldFlush { await flush() }
         }
     }
 
