@@ -3,7 +3,8 @@ import HTTPTypes
 /// Every route the router serves. `buildRouter` registers exactly these, and a test checks
 /// them against `/openapi.yaml` both ways.
 public enum APIRoute: CaseIterable, Sendable {
-    case postPredictions, postLabels, listModels, modelMetrics, putReference, postReference, healthz, readyz, metrics, openAPI
+    case postPredictions, postLabels, listModels, modelMetrics, putReference, postReference, listAlerts, healthz,
+        readyz, metrics, openAPI
 
     public var method: HTTPRequest.Method {
         switch self {
@@ -21,6 +22,7 @@ public enum APIRoute: CaseIterable, Sendable {
         case .listModels: "/v1/models"
         case .modelMetrics: "/v1/models/{model}/metrics"
         case .putReference, .postReference: "/v1/models/{model}/reference"
+        case .listAlerts: "/v1/alerts"
         case .healthz: "/healthz"
         case .readyz: "/readyz"
         case .metrics: "/metrics"

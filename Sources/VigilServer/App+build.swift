@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -13,13 +14,15 @@ public struct AppServices: Sendable {
     public let metrics: MetricsCatalog
     public let tokens: TokenBook
     public let engine: WindowEngine
+    public let alerts: AlertEngine
     /// Wall-clock time in milliseconds since the epoch; tests substitute their own.
     public let now: @Sendable () -> Int64
 
     public init(
         config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook, engine: WindowEngine,
-        now: @escaping @Sendable () -> Int64 = AppServices.wallClock
+        alerts: AlertEngine, now: @escaping @Sendable () -> Int64 = AppServices.wallClock
     ) {
+        self.alerts = alerts
         self.engine = engine
         self.config = config
         self.store = store
@@ -40,6 +43,8 @@ public struct AppOptions: Sendable {
     public var expiryInterval: Duration = .seconds(60)
     /// Called with the window engine once it is built (tests drive evaluations through it).
     public var onEngine: @Sendable (WindowEngine) -> Void = { _ in }
+    /// How often the outbox is polled for due notifications.
+    public var outboxPoll: Duration = .milliseconds(200)
     public init() {}
 }
 
@@ -58,10 +63,15 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     let store = try SQLiteStore.open(path: config.storage.sqlite, config: config, logger: logger)
     let metrics = MetricsCatalog()
     metrics.seed(from: store.registry.snapshot().values)
-    let engine = try WindowEngine(config: config, store: store, at: options.now(), logger: logger)
+    let secrets = try notifierSecrets(config, environment: options.environment)
+    let externalURL = "http://\(config.server.host):\(config.server.port)"
+    let alerts = try AlertEngine(config: config, store: store, externalURL: externalURL, logger: logger)
+    metrics.seedDeliveries(notifiers: config.notifiers.keys)
+    let engine = try WindowEngine(config: config, store: store, alerts: alerts, at: options.now(), logger: logger)
     options.onEngine(engine)
     let services = AppServices(
-        config: config, store: store, metrics: metrics, tokens: tokens, engine: engine, now: options.now)
+        config: config, store: store, metrics: metrics, tokens: tokens, engine: engine, alerts: alerts,
+        now: options.now)
     let router = buildRouter(services)
     let onListening = options.onListening
     var app = Application(
@@ -80,6 +90,11 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
         LabelExpiryService(
             store: store, interval: options.expiryInterval, clock: ContinuousClock(),
             now: options.now, logger: logger),
+        OutboxDispatcher(
+            store: store,
+            sender: NotificationSender(
+                client: HTTPClient(eventLoopGroupProvider: .singleton), notifiers: config.notifiers, secrets: secrets),
+            metrics: metrics, poll: options.outboxPoll, clock: ContinuousClock(), now: options.now, logger: logger),
         EvaluationService(
             engine: engine, interval: .milliseconds(config.evaluationInterval.millis), clock: ContinuousClock(),
             now: options.now, logger: logger))
@@ -96,6 +111,7 @@ public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     let models = ModelsController(services: services)
     let health = HealthController(services: services)
     let windows = WindowsController(services: services)
+    let alertsController = AlertsController(services: services)
     for route in APIRoute.allCases {
         let handler: @Sendable (Request, AppRequestContext) async throws -> Response =
             switch route {
@@ -105,6 +121,7 @@ public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
             case .modelMetrics: windows.metrics
             case .putReference: windows.uploadReference
             case .postReference: windows.freezeReference
+            case .listAlerts: alertsController.list
             case .healthz: health.healthz
             case .readyz: health.readyz
             case .metrics: health.metrics
@@ -113,4 +130,18 @@ public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
         router.on(RouterPath(route.path), method: route.method, use: handler)
     }
     return router
+}
+
+/// The HMAC secret of every webhook notifier that names `secret_env`, read from the environment.
+/// Fails closed: a named variable that is unset or empty stops start-up.
+func notifierSecrets(_ config: VigilConfig, environment: [String: String]) throws -> [String: [UInt8]] {
+    var out: [String: [UInt8]] = [:]
+    for (name, notifier) in config.notifiers {
+        guard let variable = notifier.secretEnv else { continue }
+        guard let value = environment[variable], !value.isEmpty else {
+            throw StartupError("notifier '\(name)': environment variable \(variable) (secret_env) is not set")
+        }
+        out[name] = Array(value.utf8)
+    }
+    return out
 }

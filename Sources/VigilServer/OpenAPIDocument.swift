@@ -167,6 +167,39 @@ enum OpenAPIDocument {
                 "401": {$ref: '#/components/responses/Error'}
                 "403": {$ref: '#/components/responses/Error'}
                 "404": {$ref: '#/components/responses/Error'}
+          /v1/alerts:
+            get:
+              summary: Pending and firing alerts; history with state=resolved
+              parameters:
+                - {name: state, in: query, schema: {type: string, enum: [active, pending, firing, resolved], default: active}}
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+              responses:
+                "200":
+                  description: alerts, newest first
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [alerts]
+                        properties:
+                          alerts:
+                            type: array
+                            items:
+                              type: object
+                              properties:
+                                name: {type: string}
+                                model: {type: string}
+                                state: {type: string, enum: [pending, firing, resolved]}
+                                labels: {type: object, additionalProperties: {type: string}}
+                                annotations: {type: object, additionalProperties: {type: string}}
+                                value: {type: number}
+                                active_at: {type: string, format: date-time}
+                                fired_at: {type: string, format: date-time, nullable: true}
+                                resolved_at: {type: string, format: date-time, nullable: true}
+                                fingerprint: {type: string}
+                "400": {$ref: '#/components/responses/Error'}
+                "401": {$ref: '#/components/responses/Error'}
+                "403": {$ref: '#/components/responses/Error'}
           /healthz:
             get:
               summary: Liveness

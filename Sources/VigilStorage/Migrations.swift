@@ -90,6 +90,42 @@ enum Migrations {
                     );
                     """)
         }
+        migrator.registerMigration("v3-alerts") { db in
+            try db.execute(
+                sql: """
+                    -- Alert instances: one row per episode (fingerprint, active_at). Pending and firing
+                    -- rows are the rule state machine's state; resolved rows are history.
+                    CREATE TABLE alerts (
+                        fingerprint TEXT NOT NULL,
+                        active_at INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        resolved_at INTEGER,
+                        data TEXT NOT NULL,
+                        PRIMARY KEY (fingerprint, active_at)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX alerts_state ON alerts(state, resolved_at);
+                    -- What was last sent per notifier and group (Alertmanager's notification log).
+                    CREATE TABLE notification_log (
+                        notifier TEXT NOT NULL,
+                        group_key TEXT NOT NULL,
+                        data TEXT NOT NULL,
+                        PRIMARY KEY (notifier, group_key)
+                    ) WITHOUT ROWID;
+                    -- Notifications to deliver, at least once: state 0 pending, 2 failed for good
+                    -- (delivered rows are deleted).
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        notifier TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT,
+                        state INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX outbox_due ON outbox(state, notifier, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -150,6 +150,29 @@ extension SQLiteStore {
         }
     }
 
+    /// Deletes predictions with event time before `before`, in chunks found by a reader (the
+    /// scan never holds the writer). The newest row always stays: SQLite would otherwise hand its
+    /// row id out again, and row ids order the replay after a crash.
+    public func deleteEvents(before: Int64) async throws -> Int {
+        var total = 0
+        while true {
+            let rowIDs = try await pool.read { db in
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT rowid FROM predictions WHERE ts < ? AND rowid < (SELECT max(rowid) FROM predictions)
+                        LIMIT 10000
+                        """, arguments: [before])
+            }
+            guard !rowIDs.isEmpty else { return total }
+            try await pool.write { db in
+                let statement = try db.cachedStatement(sql: "DELETE FROM predictions WHERE rowid = ?")
+                for id in rowIDs { try statement.execute(arguments: [id]) }
+            }
+            total += rowIDs.count
+        }
+    }
+
     /// One stored bucket (for a late label on a bucket no longer in memory).
     public func loadBucket(_ id: BucketID) -> BucketAggregate? {
         guard let model = modelIDs.withLock({ $0[id.series.model] }) else { return nil }

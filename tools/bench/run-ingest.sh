@@ -4,7 +4,7 @@
 # Usage: tools/bench/run-ingest.sh [--clients 4 --requests 50 ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build -c release --product vigil >/dev/null
+swift build -c release --product vigil >/dev/null || { swift build -c release --product vigil 2>&1 | grep -E "error" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=${VIGIL_BENCH_PORT:-19751}

@@ -88,9 +88,11 @@ enum ModelConfigParser {
 enum AlertRuleParser {
     static let keys = [
         "name", "model", "metric", "op", "threshold", "window", "for", "min_samples", "severity",
-        "notify", "feature", "class", "segment", "group", "stat", "labels", "summary", "description",
+        "notify", "feature", "class", "segment", "group", "stat", "metric_name", "source", "labels", "summary",
+        "description",
     ]
-    static let selectorKeys: Set<String> = ["feature", "class", "segment", "group", "stat"]
+    /// Selectors narrow the metric's series; `metric_name` names the custom metric of `metric_value`.
+    static let selectorKeys: Set<String> = ["feature", "class", "segment", "group", "stat", "metric_name", "source"]
 
     static func read(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> AlertRuleConfig? {
         let fields = Dictionary(r.mapping(node, path, allowed: keys), uniquingKeysWith: { a, _ in a })
@@ -154,6 +156,7 @@ public enum AlertMetric {
         "segment_selection_rate", "segment_tpr", "segment_fpr", "segment_precision",
         "fairness_demographic_parity_difference", "fairness_demographic_parity_ratio",
         "fairness_equal_opportunity_difference", "fairness_equalized_odds_difference",
-        "feature_missing_ratio", "metric_value",
+        "feature_missing_ratio", "metric_value", "window_labeled", "feature_drifted_share", "quality_mae",
+        "quality_rmse", "quality_r2", "calibration_ece", "calibration_brier", "feature_out_of_range_ratio",
     ]
 }

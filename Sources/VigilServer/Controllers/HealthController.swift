@@ -25,7 +25,9 @@ struct HealthController: Sendable {
         }
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render() + services.engine.exposition)))
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    bytes: services.metrics.render() + services.engine.exposition + services.alerts.exposition())))
     }
 
     func openAPI(_ request: Request, context: AppRequestContext) async throws -> Response {

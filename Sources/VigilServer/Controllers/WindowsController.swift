@@ -39,7 +39,7 @@ struct WindowsController: Sendable {
         }
         let report = try await services.engine.document(
             model: model, window: window, version: nonEmpty(query["version"]), variant: nonEmpty(query["variant"]),
-            endingAt: endingAt)
+            endingAt: endingAt, now: services.now())
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(report.json()))))

@@ -88,7 +88,7 @@ public final class MetricsCatalog: Sendable {
         self.registry = registry
     }
 
-    private func counter(_ family: (name: String, help: String), _ labels: [(String, String)]) -> Counter {
+    func counter(_ family: (name: String, help: String), _ labels: [(String, String)]) -> Counter {
         let key = family.name + labels.map { "\u{1}\($0.0)=\($0.1)" }.joined()
         return counters.withLock { cache in
             if let c = cache[key] { return c }
@@ -167,5 +167,27 @@ public final class MetricsCatalog: Sendable {
         buffer.reserveCapacity(16_384)
         registry.emit(into: &buffer)
         return buffer
+    }
+}
+
+extension MetricsCatalog {
+    static let alertsFiringHelp = "Alerts firing, by rule and severity."
+    static let deliveries = (
+        name: "vigil_webhook_deliveries_total",
+        help: "Notification delivery attempts by notifier and outcome (success, retry, failed)."
+    )
+
+    /// Counts one notification delivery attempt.
+    public func recordDelivery(notifier: String, outcome: String) {
+        counter(Self.deliveries, [("notifier", notifier), ("outcome", outcome)]).increment()
+    }
+
+    /// Declares the delivery series of every notifier, so rates exist before the first attempt.
+    public func seedDeliveries(notifiers: some Sequence<String>) {
+        for notifier in notifiers {
+            for outcome in ["success", "retry", "failed"] {
+                counter(Self.deliveries, [("notifier", notifier), ("outcome", outcome)]).increment(by: Int64(0))
+            }
+        }
     }
 }

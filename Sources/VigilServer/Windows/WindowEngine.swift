@@ -24,14 +24,21 @@ public final class WindowEngine: Sendable {
     let store: SQLiteStore
     let book: AggregateBook
     let logger: Logger
+    /// Evaluates the alert rules after each window evaluation.
+    let alerts: AlertEngine?
     private let references: Locked<[String: ReferenceProfile]>
     private let snapshot = Mutex(Snapshot())
     /// Serialises evaluations, flushes and reference changes (a low-rate, coarse owner).
     private let evaluating = AsyncMutex()
+    /// When retention last ran; it runs at most hourly.
+    private let retainedAt = Locked<Int64>(Int64.min)
 
     /// Loads references and stored buckets, replays the events the buckets are missing, and
     /// starts receiving committed events.
-    public init(config: VigilConfig, store: SQLiteStore, at now: Int64, logger: Logger) throws {
+    public init(config: VigilConfig, store: SQLiteStore, alerts: AlertEngine? = nil, at now: Int64, logger: Logger)
+        throws
+    {
+        self.alerts = alerts
         self.config = config
         self.store = store
         self.logger = logger
@@ -108,7 +115,35 @@ public final class WindowEngine: Sendable {
                     (a.key.model, a.key.version!, a.key.window) < (b.key.model, b.key.version!, b.key.window)
                 }.map(\.value))
             snapshot.withLock { $0 = next }
+            if let alerts {
+                let reports = next.reports
+                await alerts.evaluate(models: schemas.keys.sorted(), at: now) { model, window in
+                    reports[ReportKey(model: model, version: nil, window: window.text)]
+                        ?? report(SeriesSelector(model: model), window: window, at: now, schema: schemas[model])
+                }
+            }
             if shouldFlush { await flush() }
+            await enforceRetention(at: now)
+        }
+    }
+
+    /// Deletes hour buckets older than `storage.retention.aggregates` and events older than
+    /// `storage.retention.events`, at most once an hour.
+    func enforceRetention(at now: Int64) async {
+        let due = retainedAt.withLock { last -> Bool in
+            guard last == Int64.min || now - last >= 3_600_000 else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        do {
+            let buckets = try await store.deleteBuckets(before: now - config.storage.aggregateRetention.millis)
+            let events = try await store.deleteEvents(before: now - config.storage.eventRetention.millis)
+            if buckets + events > 0 {
+                logger.info("retention", metadata: ["buckets": "\(buckets)", "predictions": "\(events)"])
+            }
+        } catch {
+            logger.error("retention failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -152,9 +187,9 @@ public final class WindowEngine: Sendable {
 
     /// A window's document: from the snapshot for configured windows of all series or one
     /// version; merged on request for variants, other widths and windows ending in the past.
-    func document(model: String, window: Interval, version: String?, variant: String?, endingAt: Int64?) async throws
-        -> WindowReport
-    {
+    func document(
+        model: String, window: Interval, version: String?, variant: String?, endingAt: Int64?, now current: Int64
+    ) async throws -> WindowReport {
         let schema = store.registry.schema(model)
         if variant == nil, endingAt == nil,
             let cached = snapshot.withLock({
@@ -164,8 +199,10 @@ public final class WindowEngine: Sendable {
             return cached
         }
         let selector = SeriesSelector(model: model, version: version, variant: variant)
-        let now = endingAt ?? snapshot.withLock { $0.evaluatedAt } ?? 0
-        guard let endingAt else { return report(selector, window: window, at: now, schema: schema) }
+        guard let endingAt else {
+            await store.foldsSettled()
+            return report(selector, window: window, at: current, schema: schema)
+        }
         // A past window: flush so storage holds every bucket, then merge from storage.
         await evaluating.withLock {
             await store.foldsSettled()

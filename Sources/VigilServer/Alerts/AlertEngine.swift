@@ -1,0 +1,168 @@
+import Logging
+import VigilCore
+import VigilStorage
+
+/// Evaluates the alert rules after every window evaluation (DESIGN §7): steps the rule state
+/// machine, decides notifications (dedup, repeat, resolved) and queues them in the outbox, all
+/// persisted in one transaction so state and notifications survive restarts together.
+public final class AlertEngine: Sendable {
+    /// Resolved alerts stay in their group this long, so the resolved notification carries them.
+    static let resolvedRetention: Int64 = 15 * 60_000
+    /// Firing alerts are pushed to Alertmanager again at least this often (Prometheus' resend delay).
+    static let resendDelay: Int64 = 60_000
+
+    struct State {
+        var book: AlertBook
+        var planner: NotificationPlanner
+        var recentlyResolved: [String: Alert] = [:]
+        var lastPush: [String: Int64] = [:]
+    }
+
+    let config: VigilConfig
+    let store: SQLiteStore
+    let externalURL: String
+    let logger: Logger
+    private let state: Locked<State>
+
+    init(config: VigilConfig, store: SQLiteStore, externalURL: String, logger: Logger) throws {
+        self.config = config
+        self.store = store
+        self.externalURL = externalURL
+        self.logger = logger
+        let stored = try store.loadAlertState()
+        state = Locked(State(book: AlertBook(active: stored.active), planner: NotificationPlanner(log: stored.log)))
+    }
+
+    /// One evaluation: `report` gives a model's all-versions document for a window.
+    func evaluate(models: [String], at now: Int64, report: (String, Interval) -> WindowReport) async {
+        guard !config.alerts.isEmpty else { return }
+        var reports: [String: WindowReport] = [:]
+        for rule in config.alerts {
+            for model in targets(of: rule, models) where reports["\(model)\u{1}\(rule.window.text)"] == nil {
+                reports["\(model)\u{1}\(rule.window.text)"] = report(model, rule.window)
+            }
+        }
+        let changes = state.withLock { s in step(&s, models: models, reports: reports, at: now) }
+        do {
+            try await store.save(changes, at: now)
+        } catch {
+            logger.error("saving alert state failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func targets(of rule: AlertRuleConfig, _ models: [String]) -> [String] {
+        rule.model == "*" ? models : models.filter { $0 == rule.model }
+    }
+
+    private func step(_ s: inout State, models: [String], reports: [String: WindowReport], at now: Int64)
+        -> AlertChanges
+    {
+        var changes = AlertChanges()
+        var transitions: [AlertTransition] = []
+        for rule in config.alerts {
+            for model in targets(of: rule, models) {
+                guard let r = reports["\(model)\u{1}\(rule.window.text)"] else { continue }
+                transitions += s.book.evaluate(rule, model: model, samples: r.samples(), count: r.predictions, at: now)
+            }
+        }
+        let rules = Set(config.alerts.map(\.name))
+        transitions += s.book.retain(where: { rules.contains($0.rule) && models.contains($0.model) }, at: now)
+        var resolvedNow: [Alert] = []
+        var firedNow = Set<String>()
+        for t in transitions {
+            switch t.to {
+            case .pending?: changes.upserts.append(t.alert)
+            case .firing?:
+                changes.upserts.append(t.alert)
+                firedNow.insert(t.alert.rule)
+            case .resolved?:
+                changes.resolved.append(t.alert)
+                s.recentlyResolved[t.alert.fingerprint] = t.alert
+                resolvedNow.append(t.alert)
+            case nil: changes.dropped.append(t.alert)
+            }
+            logger.info(
+                "alert \(t.to?.rawValue ?? "inactive")",
+                metadata: [
+                    "rule": "\(t.alert.rule)", "model": "\(t.alert.model)", "fingerprint": "\(t.alert.fingerprint)",
+                ])
+        }
+        s.recentlyResolved = s.recentlyResolved.filter { now - ($0.value.resolvedAt ?? now) < Self.resolvedRetention }
+        let groups = Self.groups(
+            firing: s.book.active.values.filter { $0.state == .firing }, resolved: Array(s.recentlyResolved.values))
+        for (name, notifier) in config.notifiers.sorted(by: { $0.key < $1.key }) {
+            let notified = Set(config.alerts.filter { $0.notify.contains(name) }.map(\.name))
+            let mine = groups.filter { notified.contains($0.rule) }
+            switch notifier.type {
+            case .webhook:
+                let before = s.planner.log[name] ?? [:]
+                for n in s.planner.plan(notifier: name, config: notifier, groups: mine, at: now) {
+                    let body = NotificationPayload.webhook(n, receiver: name, externalURL: externalURL)
+                    changes.outbox.append((name, JSONWriter.bytes(body)))
+                }
+                let after = s.planner.log[name] ?? [:]
+                for (key, record) in after where before[key] != record { changes.log.append((name, key, record)) }
+                for key in before.keys where after[key] == nil { changes.log.append((name, key, nil)) }
+            case .alertmanager:
+                let firing = mine.flatMap(\.firing)
+                let resolved = resolvedNow.filter { notified.contains($0.rule) }
+                let due = now - (s.lastPush[name] ?? Int64.min / 2) >= Self.resendDelay
+                guard !resolved.isEmpty || (!firing.isEmpty && (due || !firedNow.isDisjoint(with: notified))) else {
+                    continue
+                }
+                let validUntil = now + 4 * max(config.evaluationInterval.millis, Self.resendDelay)
+                let body = NotificationPayload.alertmanager(
+                    firing + resolved, validUntil: validUntil, externalURL: externalURL)
+                changes.outbox.append((name, JSONWriter.bytes(body)))
+                s.lastPush[name] = now
+            }
+        }
+        return changes
+    }
+
+    static func groups(firing: [Alert], resolved: [Alert]) -> [AlertGroup] {
+        var byKey: [String: AlertGroup] = [:]
+        for a in firing {
+            byKey[
+                "\(a.rule)\u{1}\(a.model)", default: AlertGroup(rule: a.rule, model: a.model, firing: [], resolved: [])
+            ]
+            .firing.append(a)
+        }
+        for a in resolved {
+            byKey[
+                "\(a.rule)\u{1}\(a.model)", default: AlertGroup(rule: a.rule, model: a.model, firing: [], resolved: [])
+            ]
+            .resolved.append(a)
+        }
+        return byKey.keys.sorted().map { byKey[$0]! }
+    }
+
+    // MARK: - Reading
+
+    /// Active alerts, newest first, with their current values.
+    func active() -> [Alert] {
+        state.withLock { s in
+            s.book.active.values.sorted { ($0.activeAt, $0.fingerprint) > ($1.activeAt, $1.fingerprint) }
+        }
+    }
+
+    /// `vigil_alerts_firing{alertname,severity}` for every configured rule, as exposition text.
+    func exposition() -> [UInt8] {
+        guard !config.alerts.isEmpty else { return [] }
+        let firing = state.withLock { s in s.book.active.values.filter { $0.state == .firing } }
+        var counts: [String: Int] = [:]
+        for rule in config.alerts { counts["\(rule.name)\u{1}\(rule.severity.rawValue)"] = 0 }
+        for a in firing { counts["\(a.rule)\u{1}\(a.labels["severity"] ?? "")", default: 0] += 1 }
+        var out = "# HELP vigil_alerts_firing \(MetricsCatalog.alertsFiringHelp)\n# TYPE vigil_alerts_firing gauge\n"
+        for key in counts.keys.sorted() {
+            let parts = key.split(separator: "\u{1}", omittingEmptySubsequences: false)
+            var line: [UInt8] = Array("vigil_alerts_firing{alertname=\"".utf8)
+            WindowExposition.escape(String(parts[0]), into: &line)
+            line += Array("\",severity=\"".utf8)
+            WindowExposition.escape(String(parts[1]), into: &line)
+            line += Array("\"} \(counts[key]!)\n".utf8)
+            out += String(decoding: line, as: UTF8.self)
+        }
+        return Array(out.utf8)
+    }
+}
