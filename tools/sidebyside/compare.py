@@ -14,8 +14,9 @@ Times: each Python library's computation on data already in pandas frames (loadi
 against the time Vigil takes to merge its buckets and build the document on request; Vigil's
 ingestion time (HTTP, durable commit, folding) is reported on its own line.
 Agreement: PSI, chi-square and CBPE are computed identically and must agree to 1e-6 relative;
-KS statistics must agree within the bound Vigil reports for its sketch (current window too large
-to keep every value), and KS p-values must be on the same side of 0.05.
+KS statistics must agree within the bound Vigil reports for its sketch (the current window is too
+large to keep every value), and the exact KS p-value (Evidently's, from scipy on every value) must
+lie in the interval Vigil reports.
 
     tools/.venv-sidebyside/bin/python tools/sidebyside/compare.py --port PORT
 """
@@ -34,6 +35,7 @@ os.environ["EVIDENTLY_DISABLE_TELEMETRY"] = "1"
 
 import numpy as np
 import pandas as pd
+import scipy.stats as st
 
 NUMERIC = [f"n{k}" for k in range(10)]
 CATEGORICAL = ["country", "device", "plan"]
@@ -157,10 +159,13 @@ def main():
     for col in NUMERIC:
         ks = features[col]["ks"]
         bound = ks.get("bound", 0.0)
-        agree = abs(ks["statistic"] - nm[col]) <= bound + 1e-9 and (ks["p_value"] < 0.05) == (ev[col] < 0.05)
+        low, high = ks.get("p_value_interval", [ks["p_value"], ks["p_value"]])
+        exact = ev[col]  # Evidently's KS is scipy's ks_2samp on every value: the exact p-value
+        exact_d = float(st.ks_2samp(ref[col], cur[col]).statistic)
+        agree = abs(ks["statistic"] - exact_d) <= bound + 1e-9 and low * (1 - 1e-6) <= exact <= high * (1 + 1e-6)
         ok &= agree
-        rows.append((col, f"KS D {ks['statistic']:.4f} ± {bound:.4f}, p {ks['p_value']:.3g}",
-                     f"KS p {ev[col]:.3g}", f"KS D {nm[col]:.4f}", agree))
+        rows.append((col, f"KS D {ks['statistic']:.4f} ± {bound:.4f}, p in [{low:.3g}, {high:.3g}]",
+                     f"KS p {exact:.3g} (D {exact_d:.4f}, scipy)", f"KS D {nm[col]:.4f}", agree))
     for col in CATEGORICAL:
         f = features[col]
         agree = close(f["psi"], ev[col]) and close(f["chi2"]["statistic"], nm[col])

@@ -80,6 +80,9 @@ extension WindowReport {
             ("p_value_adjusted", .from(t.pValueAdjusted)),
         ]
         if let bound = t.bound { pairs.append(("bound", .number(bound))) }
+        if let interval = t.pValueInterval {
+            pairs.append(("p_value_interval", .array([.number(interval.lowerBound), .number(interval.upperBound)])))
+        }
         return .object(pairs)
     }
 

@@ -7,6 +7,9 @@ public struct TestStatistic: Sendable, Equatable {
     public var pValue: Double
     public var pValueAdjusted: Double?
     public var bound: Double?
+    /// From sketches: the interval the exact p-value lies in; `pValue` is its upper end, so a
+    /// sketch never claims more significance than the exact test could.
+    public var pValueInterval: ClosedRange<Double>?
 }
 
 /// Drift of one column against the reference.

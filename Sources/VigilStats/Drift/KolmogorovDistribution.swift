@@ -42,24 +42,39 @@ public enum KolmogorovDistribution {
 
     /// One-sided P(Dₙ⁺ ≥ x) by Birnbaum & Tingey (1951):
     /// x Σ_{j=0}^{⌊n(1−x)⌋} C(n, j) (1 − x − j/n)^{n−j} (x + j/n)^{j−1}, summed in logs.
+    /// The terms are log-concave in j, so once they fall more than e⁻⁶⁰ below the largest one
+    /// and keep falling the rest cannot matter, and the sum stops (for large n it would otherwise
+    /// cost n terms). log j! and log (n−j)! are carried from term to term.
     static func smirnov(_ n: Int, _ x: Double) -> Double {
         let nd = Double(n)
         let last = Int((nd * (1 - x)).rounded(.down))
         let logN1 = Double.logGamma(nd + 1)
-        var logs: [Double] = []
-        logs.reserveCapacity(last + 1)
+        var logJ = 0.0  // log j!
+        var logNJ = logN1  // log (n − j)!
+        var top = -Double.infinity
+        var sum = 0.0  // Σ exp(term − top)
+        var previous = -Double.infinity
         for j in 0...Swift.max(0, last) {
             let jd = Double(j)
+            if j > 0 {
+                logJ += Double.log(jd)
+                logNJ -= Double.log(nd - jd + 1)
+            }
             let a = 1 - x - jd / nd
             let b = x + jd / nd
             if a <= 0 && n - j > 0 { continue }
-            var term = logN1 - Double.logGamma(jd + 1) - Double.logGamma(nd - jd + 1) + (jd - 1) * Double.log(b)
+            var term = logN1 - logJ - logNJ + (jd - 1) * Double.log(b)
             if n - j > 0 { term += (nd - jd) * Double.log(a) }
-            logs.append(term)
+            if term > top {
+                sum = sum * Double.exp(top - term) + 1
+                top = term
+            } else {
+                sum += Double.exp(term - top)
+            }
+            if term < top - 60 && term < previous { break }
+            previous = term
         }
-        guard let top = logs.max() else { return 0 }
-        var sum = 0.0
-        for l in logs { sum += Double.exp(l - top) }
+        guard top > -Double.infinity else { return 0 }
         return clip(x * Double.exp(top) * sum)
     }
 

@@ -13,9 +13,9 @@ public enum SketchDrift {
     /// jumps). |D̂ − D| ≤ εₐ + ε_b. `nil` when either sketch is empty.
     public static func ksStatistic(_ a: QuantileSketch, _ b: QuantileSketch) -> BoundedEstimate? {
         guard a.count > 0, b.count > 0 else { return nil }
-        var d = 0.0
-        walk(a, b) { _, fa, fb, _ in d = Swift.max(d, abs(fa - fb)) }
-        return BoundedEstimate(value: d, bound: a.rankErrorBound + b.rankErrorBound)
+        return BoundedEstimate(
+            value: distance(a.weightedItems(), a.count, b.weightedItems(), b.count),
+            bound: a.rankErrorBound + b.rankErrorBound)
     }
 
     /// KS test from sketches: D̂ with its bound, the p-value at D̂ from the finite-n Kolmogorov
@@ -26,10 +26,27 @@ public enum SketchDrift {
         statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>
     )? {
         guard let d = ksStatistic(a, b) else { return nil }
-        let n = Int((Double(a.count) * Double(b.count) / Double(a.count + b.count)).rounded(.toNearestOrEven))
-        let p = KolmogorovDistribution.survival(d.value, n: Swift.max(1, n))
-        let low = KolmogorovDistribution.survival(Swift.min(1, d.value + d.bound), n: Swift.max(1, n))
-        let high = KolmogorovDistribution.survival(Swift.max(0, d.value - d.bound), n: Swift.max(1, n))
+        return test(d, a.count, b.count)
+    }
+
+    /// KS test of an exact sample (`sorted` ascending, finite) against a sketch: as
+    /// `ksTest(_:_:)`, with the bound of the sketch alone (ε_b), since one CDF is exact.
+    public static func ksTest(sorted a: [Double], _ b: QuantileSketch) -> (
+        statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>
+    )? {
+        guard !a.isEmpty, b.count > 0 else { return nil }
+        let d = BoundedEstimate(
+            value: distance(a.map { ($0, 1) }, a.count, b.weightedItems(), b.count), bound: b.rankErrorBound)
+        return test(d, a.count, b.count)
+    }
+
+    private static func test(_ d: BoundedEstimate, _ na: Int, _ nb: Int) -> (
+        statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>
+    ) {
+        let n = Swift.max(1, Int((Double(na) * Double(nb) / Double(na + nb)).rounded(.toNearestOrEven)))
+        let p = KolmogorovDistribution.survival(d.value, n: n)
+        let low = KolmogorovDistribution.survival(Swift.min(1, d.value + d.bound), n: n)
+        let high = KolmogorovDistribution.survival(Swift.max(0, d.value - d.bound), n: n)
         return (d, p, low...high)
     }
 
@@ -37,19 +54,42 @@ public enum SketchDrift {
     /// [min, max], |Ŵ − W| ≤ (εₐ + ε_b)·(max − min) over both samples. `nil` when either is empty.
     public static func wasserstein(_ a: QuantileSketch, _ b: QuantileSketch) -> BoundedEstimate? {
         guard a.count > 0, b.count > 0 else { return nil }
-        var w = 0.0
-        walk(a, b) { _, fa, fb, width in w += abs(fa - fb) * width }
         let range = Swift.max(a.max, b.max) - Swift.min(a.min, b.min)
-        return BoundedEstimate(value: w, bound: (a.rankErrorBound + b.rankErrorBound) * range)
+        return BoundedEstimate(
+            value: area(a.weightedItems(), a.count, b.weightedItems(), b.count),
+            bound: (a.rankErrorBound + b.rankErrorBound) * range)
     }
 
-    /// Visits each distinct retained value v in order with F̂ₐ(v), F̂_b(v) and the width to the
-    /// next value (0 for the last).
+    /// Ŵ of an exact sample (`sorted` ascending, finite) against a sketch, within ε_b·range.
+    public static func wasserstein(sorted a: [Double], _ b: QuantileSketch) -> BoundedEstimate? {
+        guard let first = a.first, let last = a.last, b.count > 0 else { return nil }
+        let range = Swift.max(last, b.max) - Swift.min(first, b.min)
+        return BoundedEstimate(
+            value: area(a.map { ($0, 1) }, a.count, b.weightedItems(), b.count), bound: b.rankErrorBound * range)
+    }
+
+    private static func distance(
+        _ x: [(value: Double, weight: Int)], _ na: Int, _ y: [(value: Double, weight: Int)], _ nb: Int
+    ) -> Double {
+        var d = 0.0
+        walk(x, na, y, nb) { _, fa, fb, _ in d = Swift.max(d, abs(fa - fb)) }
+        return d
+    }
+
+    private static func area(
+        _ x: [(value: Double, weight: Int)], _ na: Int, _ y: [(value: Double, weight: Int)], _ nb: Int
+    ) -> Double {
+        var w = 0.0
+        walk(x, na, y, nb) { _, fa, fb, width in w += abs(fa - fb) * width }
+        return w
+    }
+
+    /// Visits each distinct value v of either weighted, sorted list in order with F̂ₐ(v), F̂_b(v)
+    /// and the width to the next value (0 for the last).
     private static func walk(
-        _ a: QuantileSketch, _ b: QuantileSketch, _ visit: (Double, Double, Double, Double) -> Void
+        _ x: [(value: Double, weight: Int)], _ na: Int, _ y: [(value: Double, weight: Int)], _ nb: Int,
+        _ visit: (Double, Double, Double, Double) -> Void
     ) {
-        let x = a.weightedItems()
-        let y = b.weightedItems()
         var i = 0
         var j = 0
         var wa = 0
@@ -72,7 +112,7 @@ public enum SketchDrift {
             case (false, true): next = y[j].value
             case (false, false): next = v
             }
-            visit(v, Double(wa) / Double(a.count), Double(wb) / Double(b.count), next - v)
+            visit(v, Double(wa) / Double(na), Double(wb) / Double(nb), next - v)
         }
     }
 }
