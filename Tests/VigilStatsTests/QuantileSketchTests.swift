@@ -114,6 +114,15 @@ import Testing
             let w = try #require(SketchDrift.wasserstein(sa, sb))
             let exactW = try #require(DriftStatistics.wasserstein(a, b))
             #expect(abs(w.value - exactW) <= w.bound, "W \(w.value) vs \(exactW) ± \(w.bound)")
+            // An exact reference against a sketch: only the sketch's error counts.
+            let sorted = a.sorted()
+            let half = try #require(SketchDrift.ksTest(sorted: sorted, sb))
+            #expect(half.statistic.bound == sb.rankErrorBound)
+            #expect(abs(half.statistic.value - exactKS) <= half.statistic.bound, "KS \(half.statistic.value) vs \(exactKS)")
+            #expect(half.pValueRange.contains(exactTest.pValue))
+            let halfW = try #require(SketchDrift.wasserstein(sorted: sorted, sb))
+            #expect(abs(halfW.value - exactW) <= halfW.bound, "W \(halfW.value) vs \(exactW) ± \(halfW.bound)")
+            #expect(halfW.bound < w.bound)
         }
     }
 }

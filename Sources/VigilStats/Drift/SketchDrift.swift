@@ -35,9 +35,9 @@ public enum SketchDrift {
         statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>
     )? {
         guard !a.isEmpty, b.count > 0 else { return nil }
-        let d = BoundedEstimate(
-            value: distance(a.map { ($0, 1) }, a.count, b.weightedItems(), b.count), bound: b.rankErrorBound)
-        return test(d, a.count, b.count)
+        var value = 0.0
+        walk(sorted: a, b.weightedItems(), b.count) { fa, fb, _ in value = Swift.max(value, abs(fa - fb)) }
+        return test(BoundedEstimate(value: value, bound: b.rankErrorBound), a.count, b.count)
     }
 
     private static func test(_ d: BoundedEstimate, _ na: Int, _ nb: Int) -> (
@@ -64,8 +64,9 @@ public enum SketchDrift {
     public static func wasserstein(sorted a: [Double], _ b: QuantileSketch) -> BoundedEstimate? {
         guard let first = a.first, let last = a.last, b.count > 0 else { return nil }
         let range = Swift.max(last, b.max) - Swift.min(first, b.min)
-        return BoundedEstimate(
-            value: area(a.map { ($0, 1) }, a.count, b.weightedItems(), b.count), bound: b.rankErrorBound * range)
+        var w = 0.0
+        walk(sorted: a, b.weightedItems(), b.count) { fa, fb, width in w += abs(fa - fb) * width }
+        return BoundedEstimate(value: w, bound: b.rankErrorBound * range)
     }
 
     private static func distance(
@@ -113,6 +114,34 @@ public enum SketchDrift {
             case (false, false): next = v
             }
             visit(v, Double(wa) / Double(na), Double(wb) / Double(nb), next - v)
+        }
+    }
+
+    /// `walk` with an exact sorted sample on one side, without building weighted items for it.
+    private static func walk(
+        sorted x: [Double], _ y: [(value: Double, weight: Int)], _ nb: Int, _ visit: (Double, Double, Double) -> Void
+    ) {
+        let na = Double(x.count)
+        let nbd = Double(nb)
+        var i = 0
+        var j = 0
+        var wb = 0
+        while i < x.count || j < y.count {
+            let v: Double
+            if j >= y.count || (i < x.count && x[i] <= y[j].value) { v = x[i] } else { v = y[j].value }
+            while i < x.count && x[i] == v { i += 1 }
+            while j < y.count && y[j].value == v {
+                wb += y[j].weight
+                j += 1
+            }
+            let next: Double
+            switch (i < x.count, j < y.count) {
+            case (true, true): next = Swift.min(x[i], y[j].value)
+            case (true, false): next = x[i]
+            case (false, true): next = y[j].value
+            case (false, false): next = v
+            }
+            visit(Double(i) / na, Double(wb) / nbd, next - v)
         }
     }
 }
