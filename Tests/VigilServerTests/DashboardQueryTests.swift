@@ -32,7 +32,8 @@ import VigilCore
         for i in 0..<count {
             let fraud = i % 3 == 0
             let features: JSONValue = .object([
-                ("amount", .number(center + Double(i % 40))), ("age", i % 10 == 0 ? .null : .number(Double(20 + i % 50))),
+                ("amount", .number(center + Double(i % 40))),
+                ("age", i % 10 == 0 ? .null : .number(Double(20 + i % 50))),
                 ("country", .string(["DE", "FR", "US"][i % 3])),
             ])
             predictions.append(
@@ -41,7 +42,12 @@ import VigilCore
                     ("timestamp", .number(Double(now) / 1000 - Double(count - i))),
                     ("prediction", .string(fraud ? "fraud" : "ok")), ("confidence", .number(0.6 + Double(i % 4) / 10)),
                     ("features", features),
-                    ("segments", .object([("region", .string(i % 2 == 0 ? "eu" : "us")), ("tier", .string(i % 4 < 2 ? "a" : "b"))])),
+                    (
+                        "segments",
+                        .object([
+                            ("region", .string(i % 2 == 0 ? "eu" : "us")), ("tier", .string(i % 4 < 2 ? "a" : "b")),
+                        ])
+                    ),
                     ("metrics", .object([("latency_ms", .number(Double(20 + i % 30)))])),
                 ]))
             if i % 2 == 0 {
@@ -69,7 +75,8 @@ import VigilCore
             let json = try JSONParser.parse(Array(try Data(contentsOf: directory.appendingPathComponent(file))))
             #expect((json["schemaVersion"]?.numberValue ?? 0) >= 36, "\(file) schemaVersion")
             let variables = json["templating"]?["list"]?.array.compactMap { $0["name"]?.stringValue } ?? []
-            #expect(Set(["datasource", "model", "version", "window"]).isSubset(of: Set(variables)), "\(file) variables")
+            #expect(
+                Set(["datasource", "model", "version", "window"]).isSubset(of: Set(variables)), "\(file) variables")
             for panel in json["panels"]?.array ?? [] {
                 for target in panel["targets"]?.array ?? [] {
                     guard let expr = target["expr"]?.stringValue else { continue }
@@ -98,14 +105,16 @@ import VigilCore
         let regex = try Regex("vigil_[a-z0-9_]+")
         for q in queries {
             for match in q.expr.matches(of: regex) {
-                #expect(known.contains(String(q.expr[match.range])), "\(q.dashboard) / \(q.panel): \(q.expr[match.range])")
+                #expect(
+                    known.contains(String(q.expr[match.range])), "\(q.dashboard) / \(q.panel): \(q.expr[match.range])")
             }
         }
     }
 
     @Test(
         .enabled(
-            if: ExternalTool.shouldRun("prometheus"), "prometheus is not installed: apt-get install prometheus (CI always runs this)"))
+            if: ExternalTool.shouldRun("prometheus"),
+            "prometheus is not installed: apt-get install prometheus (CI always runs this)"))
     func everyPanelQueryReturnsDataOnARealPrometheus() async throws {
         let directory = try TemporaryDirectory()
         try Self.config.write(toFile: directory.path("vigil.yaml"), atomically: true, encoding: .utf8)

@@ -31,7 +31,8 @@ import Yams
             .filter { $0.hasSuffix(suffix) }.sorted().map { "\(directory)/\($0)" }
     }
 
-    @Test(.enabled(if: Promtool.shouldRun, "promtool is not installed: apt-get install prometheus (CI always runs this)"))
+    @Test(
+        .enabled(if: Promtool.shouldRun, "promtool is not installed: apt-get install prometheus (CI always runs this)"))
     func promtoolChecksAndTestsTheRules() throws {
         let rules = try Self.files("alerts", suffix: ".rules.yml")
         #expect(!rules.isEmpty)
@@ -62,13 +63,17 @@ import Yams
                     #expect(name.hasPrefix("Vigil"), "\(name): alert names are Vigil<Subject><Condition>")
                     #expect(rule["for"] != nil, "\(name) has no for")
                     let labels = rule["labels"] as? [String: Any] ?? [:]
-                    #expect(["critical", "warning", "info"].contains(labels["severity"] as? String ?? ""), "\(name) severity")
+                    #expect(
+                        ["critical", "warning", "info"].contains(labels["severity"] as? String ?? ""),
+                        "\(name) severity")
                     let annotations = rule["annotations"] as? [String: Any] ?? [:]
                     for key in ["summary", "description", "runbook_url"] {
                         #expect(annotations[key] is String, "\(name) has no \(key)")
                     }
-                    let anchor = (annotations["runbook_url"] as? String ?? "").split(separator: "#").last.map(String.init)
-                    #expect(anchor == name.lowercased() && anchors.contains(name.lowercased()), "\(name): runbook anchor")
+                    let anchor = (annotations["runbook_url"] as? String ?? "").split(separator: "#").last.map(
+                        String.init)
+                    #expect(
+                        anchor == name.lowercased() && anchors.contains(name.lowercased()), "\(name): runbook anchor")
                     #expect(tested.contains("alertname: \(name)\n"), "\(name) has no promtool test")
                 }
             }

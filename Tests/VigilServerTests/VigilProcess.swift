@@ -43,8 +43,11 @@ final class VigilProcess: @unchecked Sendable {
     }
 
     /// Starts a server on `db` and waits until it listens.
-    static func serve(db: String, logPath: String, extra: [String] = []) async throws -> VigilProcess {
-        let vigil = try VigilProcess(arguments: ["serve", "--db", db, "--port", "0"] + extra, logPath: logPath)
+    static func serve(db: String, logPath: String, extra: [String] = [], environment: [String: String] = [:])
+        async throws -> VigilProcess
+    {
+        let vigil = try VigilProcess(
+            arguments: ["serve", "--db", db, "--port", "0"] + extra, logPath: logPath, environment: environment)
         try await vigil.waitUntilListening()
         return vigil
     }

@@ -118,7 +118,8 @@ import Testing
             let sorted = a.sorted()
             let half = try #require(SketchDrift.ksTest(sorted: sorted, sb))
             #expect(half.statistic.bound == sb.rankErrorBound)
-            #expect(abs(half.statistic.value - exactKS) <= half.statistic.bound, "KS \(half.statistic.value) vs \(exactKS)")
+            #expect(
+                abs(half.statistic.value - exactKS) <= half.statistic.bound, "KS \(half.statistic.value) vs \(exactKS)")
             #expect(half.pValueRange.contains(exactTest.pValue))
             let halfW = try #require(SketchDrift.wasserstein(sorted: sorted, sb))
             #expect(abs(halfW.value - exactW) <= halfW.bound, "W \(halfW.value) vs \(exactW) ± \(halfW.bound)")

@@ -51,6 +51,14 @@ public struct PlannedNotification: Sendable {
     /// Alerts to send (resolved ones only with `send_resolved`).
     public var alerts: [Alert]
     public var status: AlertState
+
+    public init(notifier: String, group: AlertGroup, reason: NotificationReason, alerts: [Alert], status: AlertState) {
+        self.notifier = notifier
+        self.group = group
+        self.reason = reason
+        self.alerts = alerts
+        self.status = status
+    }
 }
 
 /// Decides, per notifier and group, whether to notify now: Alertmanager's dedup stage

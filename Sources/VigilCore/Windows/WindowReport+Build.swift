@@ -120,14 +120,17 @@ extension WindowReport {
             d.wasserstein = DriftStatistics.wasserstein(values, current)
         } else {
             // The reference side is exact whenever it kept its values; only the window's sketch errs.
-            let ks = ref.values.map { SketchDrift.ksTest(sorted: $0, cur.sketch) } ?? SketchDrift.ksTest(ref.sketch, cur.sketch)
+            let ks =
+                ref.values.map { SketchDrift.ksTest(sorted: $0, cur.sketch) }
+                ?? SketchDrift.ksTest(ref.sketch, cur.sketch)
             if let ks {
                 d.ks = TestStatistic(
                     statistic: ks.statistic.value, pValue: ks.pValueRange.upperBound, bound: ks.statistic.bound,
                     pValueInterval: ks.pValueRange)
             }
             let wasserstein =
-                ref.values.map { SketchDrift.wasserstein(sorted: $0, cur.sketch) } ?? SketchDrift.wasserstein(ref.sketch, cur.sketch)
+                ref.values.map { SketchDrift.wasserstein(sorted: $0, cur.sketch) }
+                ?? SketchDrift.wasserstein(ref.sketch, cur.sketch)
             if let wd = wasserstein {
                 d.wasserstein = wd.value
                 d.wassersteinBound = wd.bound
