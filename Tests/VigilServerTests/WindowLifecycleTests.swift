@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HummingbirdTesting
 import Testing
 import VigilCore
@@ -135,6 +136,43 @@ import VigilCore
             for (q, (a, b)) in zip(Self.queries, zip(expected, again)) {
                 #expect(a == b, "\(q) differs from flushed buckets")
             }
+        }
+        withExtendedLifetime(directory) {}
+    }
+
+    /// `storage.retention`: predictions older than `events` and hour buckets older than
+    /// `aggregates` are deleted; the newest prediction row always stays (its id orders replay).
+    @Test func retentionDeletesOldEventsAndBuckets() async throws {
+        var config = VigilConfig()
+        config.storage.eventRetention = Interval(millis: 2 * Self.day, text: "2d")
+        config.storage.aggregateRetention = Interval(millis: 3 * Self.day, text: "3d")
+        let directory = try TemporaryDirectory()
+        let path = directory.path("vigil.db")
+        let clock = ManualClock(Self.t0)
+        try await withEngineApp(config, clock: clock, path: path) { client, engine in
+            let old = (0..<10).map {
+                Self.prediction("old\($0)", at: Self.t0 - 5 * Self.day + Int64($0) * 60_000, "ok")
+            }
+            let new = (0..<10).map { Self.prediction("new\($0)", at: Self.t0 - 60_000 * Int64($0 + 1), "ok") }
+            try await client.send(.post, "/v1/predictions", JSONWriter.string(.array(new + old)))
+            await engine.evaluate(at: Self.t0)
+            // Retention runs at most hourly (the service's first evaluation at start-up ran it).
+            clock.set(Self.t0 + 7_200_000)
+            await engine.evaluate(at: Self.t0 + 7_200_000)
+            let queue = try DatabaseQueue(path: path)
+            let (predictions, oldBuckets) = try await queue.read { db in
+                (
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM predictions")!,
+                    try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM buckets WHERE start < ?", arguments: [Self.t0 - 3 * Self.day])!
+                )
+            }
+            // The last old row inserted is the newest row id: it stays.
+            #expect(predictions == 11)
+            #expect(oldBuckets == 0)
+            // The schema's counts keep counting what was ingested.
+            let (_, models, _) = try await client.send(.get, "/v1/models")
+            #expect(models?["models"]?[0]?["counts"]?["predictions"]?.int == 20)
         }
         withExtendedLifetime(directory) {}
     }
