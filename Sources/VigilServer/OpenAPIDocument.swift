@@ -21,23 +21,7 @@ enum OpenAPIDocument {
                 (Content-Type application/x-ndjson). Invalid items are rejected one by one; the
                 response is sent after every accepted item is durably committed. Re-sending a
                 stored (model, id) is a no-op counted in duplicates.
-              requestBody:
-                required: true
-                content:
-                  application/json:
-                    schema:
-                      oneOf:
-                        - type: array
-                          items: {$ref: '#/components/schemas/Prediction'}
-                        - type: object
-                          required: [predictions]
-                          properties:
-                            predictions:
-                              type: array
-                              items: {$ref: '#/components/schemas/Prediction'}
-                        - $ref: '#/components/schemas/Prediction'
-                  application/x-ndjson:
-                    schema: {type: string, description: one prediction object per line}
+              requestBody: {$ref: '#/components/requestBodies/Predictions'}
               responses:
                 "200": {$ref: '#/components/responses/Ingest'}
                 "400": {$ref: '#/components/responses/Error'}
@@ -124,22 +108,7 @@ enum OpenAPIDocument {
                 count in no window and in no _total.
               parameters:
                 - {name: model, in: path, required: true, schema: {type: string}}
-              requestBody:
-                required: true
-                content:
-                  application/json:
-                    schema:
-                      oneOf:
-                        - type: array
-                          items: {$ref: '#/components/schemas/Prediction'}
-                        - type: object
-                          required: [predictions]
-                          properties:
-                            predictions:
-                              type: array
-                              items: {$ref: '#/components/schemas/Prediction'}
-                  application/x-ndjson:
-                    schema: {type: string, description: one prediction object per line}
+              requestBody: {$ref: '#/components/requestBodies/Predictions'}
               responses:
                 "200": {$ref: '#/components/responses/Reference'}
                 "400": {$ref: '#/components/responses/Error'}
@@ -237,6 +206,25 @@ enum OpenAPIDocument {
         components:
           securitySchemes:
             bearer: {type: http, scheme: bearer}
+          requestBodies:
+            Predictions:
+              description: predictions as a JSON array, a wrapper object, a single object, or NDJSON
+              required: true
+              content:
+                application/json:
+                  schema:
+                    oneOf:
+                      - type: array
+                        items: {$ref: '#/components/schemas/Prediction'}
+                      - type: object
+                        required: [predictions]
+                        properties:
+                          predictions:
+                            type: array
+                            items: {$ref: '#/components/schemas/Prediction'}
+                      - $ref: '#/components/schemas/Prediction'
+                application/x-ndjson:
+                  schema: {type: string, description: one prediction object per line}
           responses:
             Error:
               description: error

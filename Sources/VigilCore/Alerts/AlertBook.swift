@@ -59,14 +59,7 @@ public struct AlertBook: Sendable, Equatable {
         for (fingerprint, alert) in active where alert.rule == rule.name && alert.model == model {
             guard !seen.contains(fingerprint) else { continue }
             active[fingerprint] = nil
-            if alert.state == .firing {
-                var resolved = alert
-                resolved.state = .resolved
-                resolved.resolvedAt = now
-                transitions.append(AlertTransition(alert: resolved, from: .firing, to: .resolved))
-            } else {
-                transitions.append(AlertTransition(alert: alert, from: .pending, to: nil))
-            }
+            transitions.append(alert.endTransition(at: now))
         }
         return transitions.sorted {
             ($0.alert.fingerprint, $0.to?.rawValue ?? "") < ($1.alert.fingerprint, $1.to?.rawValue ?? "")
@@ -79,12 +72,7 @@ public struct AlertBook: Sendable, Equatable {
         var transitions: [AlertTransition] = []
         for (fingerprint, alert) in active where !keep(alert) {
             active[fingerprint] = nil
-            if alert.state == .firing {
-                var resolved = alert
-                resolved.state = .resolved
-                resolved.resolvedAt = now
-                transitions.append(AlertTransition(alert: resolved, from: .firing, to: .resolved))
-            }
+            if alert.state == .firing { transitions.append(alert.endTransition(at: now)) }
         }
         return transitions
     }
@@ -98,6 +86,18 @@ public struct AlertBook: Sendable, Equatable {
             guard sample.labels.first(where: { $0.0 == label })?.1 == wanted else { return false }
         }
         return true
+    }
+}
+
+extension Alert {
+    /// What becomes of an active alert whose condition stopped holding: a firing one resolves
+    /// at `now`, a pending one is dropped (becomes inactive).
+    func endTransition(at now: Int64) -> AlertTransition {
+        guard state == .firing else { return AlertTransition(alert: self, from: state, to: nil) }
+        var resolved = self
+        resolved.state = .resolved
+        resolved.resolvedAt = now
+        return AlertTransition(alert: resolved, from: .firing, to: .resolved)
     }
 }
 
