@@ -42,39 +42,45 @@ public enum KolmogorovDistribution {
 
     /// One-sided P(Dₙ⁺ ≥ x) by Birnbaum & Tingey (1951):
     /// x Σ_{j=0}^{⌊n(1−x)⌋} C(n, j) (1 − x − j/n)^{n−j} (x + j/n)^{j−1}, summed in logs.
-    /// The terms are log-concave in j, so once they fall more than e⁻⁶⁰ below the largest one
-    /// and keep falling the rest cannot matter, and the sum stops (for large n it would otherwise
-    /// cost n terms). log j! and log (n−j)! are carried from term to term.
+    /// The terms rise to one peak and fall (they are unimodal in j), so the sum starts at the
+    /// peak, found by bisecting on the sign of consecutive differences, and walks outward until
+    /// the terms are e⁻⁶⁰ below it: a few hundred terms instead of n for large n.
     static func smirnov(_ n: Int, _ x: Double) -> Double {
         let nd = Double(n)
-        let last = Int((nd * (1 - x)).rounded(.down))
+        let last = Swift.max(0, Int((nd * (1 - x)).rounded(.down)))
         let logN1 = Double.logGamma(nd + 1)
-        var logJ = 0.0  // log j!
-        var logNJ = logN1  // log (n − j)!
-        var top = -Double.infinity
-        var sum = 0.0  // Σ exp(term − top)
-        var previous = -Double.infinity
-        for j in 0...Swift.max(0, last) {
+        func term(_ j: Int) -> Double {
             let jd = Double(j)
-            if j > 0 {
-                logJ += Double.log(jd)
-                logNJ -= Double.log(nd - jd + 1)
-            }
             let a = 1 - x - jd / nd
-            let b = x + jd / nd
-            if a <= 0 && n - j > 0 { continue }
-            var term = logN1 - logJ - logNJ + (jd - 1) * Double.log(b)
-            if n - j > 0 { term += (nd - jd) * Double.log(a) }
-            if term > top {
-                sum = sum * Double.exp(top - term) + 1
-                top = term
-            } else {
-                sum += Double.exp(term - top)
-            }
-            if term < top - 60 && term < previous { break }
-            previous = term
+            if a <= 0 && n - j > 0 { return -.infinity }
+            var t = logN1 - Double.logGamma(jd + 1) - Double.logGamma(nd - jd + 1) + (jd - 1) * Double.log(x + jd / nd)
+            if n - j > 0 { t += (nd - jd) * Double.log(a) }
+            return t
         }
-        guard top > -Double.infinity else { return 0 }
+        // The first j whose successor is not larger: the peak.
+        var low = 0
+        var high = last
+        while low < high {
+            let mid = (low + high) / 2
+            if term(mid + 1) > term(mid) { low = mid + 1 } else { high = mid }
+        }
+        let top = term(low)
+        guard top > -.infinity else { return 0 }
+        var sum = 1.0
+        var j = low - 1
+        while j >= 0 {
+            let t = term(j)
+            if t < top - 60 { break }
+            sum += Double.exp(t - top)
+            j -= 1
+        }
+        j = low + 1
+        while j <= last {
+            let t = term(j)
+            if t < top - 60 { break }
+            sum += Double.exp(t - top)
+            j += 1
+        }
         return clip(x * Double.exp(top) * sum)
     }
 
