@@ -66,17 +66,37 @@ public enum KolmogorovDistribution {
         }
         let top = term(low)
         guard top > -.infinity else { return 0 }
+        // Walk outward carrying log j! and log (n − j)! from the peak (a log per step, not two
+        // log-gammas).
+        func rest(_ j: Int, _ logJ: Double, _ logNJ: Double) -> Double {
+            let jd = Double(j)
+            let a = 1 - x - jd / nd
+            if a <= 0 && n - j > 0 { return -.infinity }
+            var t = logN1 - logJ - logNJ + (jd - 1) * Double.log(x + jd / nd)
+            if n - j > 0 { t += (nd - jd) * Double.log(a) }
+            return t
+        }
+        let peakJ = Double.logGamma(Double(low) + 1)
+        let peakNJ = Double.logGamma(nd - Double(low) + 1)
         var sum = 1.0
+        var logJ = peakJ
+        var logNJ = peakNJ
         var j = low - 1
         while j >= 0 {
-            let t = term(j)
+            logJ -= Double.log(Double(j + 1))
+            logNJ += Double.log(nd - Double(j))
+            let t = rest(j, logJ, logNJ)
             if t < top - 60 { break }
             sum += Double.exp(t - top)
             j -= 1
         }
+        logJ = peakJ
+        logNJ = peakNJ
         j = low + 1
         while j <= last {
-            let t = term(j)
+            logJ += Double.log(Double(j))
+            logNJ -= Double.log(nd - Double(j) + 1)
+            let t = rest(j, logJ, logNJ)
             if t < top - 60 { break }
             sum += Double.exp(t - top)
             j += 1

@@ -18,10 +18,11 @@ public enum SketchDrift {
             bound: a.rankErrorBound + b.rankErrorBound)
     }
 
-    /// KS test from sketches: D̂ with its bound, the p-value at D̂ from the finite-n Kolmogorov
-    /// distribution with n = round(nₐn_b/(nₐ+n_b)) (as `ks_2samp(method="asymp")`), and the range
-    /// the p-value of the exact D lies in: P(Dₙ ≥ ·) is decreasing, so D ∈ [D̂ − β, D̂ + β] gives
-    /// p ∈ [sf(D̂ + β), sf(D̂ − β)]. `nil` when either sketch is empty.
+    /// KS test from sketches: D̂ with its bound, and the range the p-value of the exact D lies in
+    /// under the finite-n Kolmogorov distribution with n = round(nₐn_b/(nₐ+n_b)) (as
+    /// `ks_2samp(method="asymp")`): P(Dₙ ≥ ·) is decreasing, so D ∈ [D̂ − β, D̂ + β] gives
+    /// p ∈ [sf(D̂ + β), sf(D̂ − β)]. `pValue` is the upper, conservative end: a sketch never
+    /// claims more significance than the exact test could. `nil` when either sketch is empty.
     public static func ksTest(_ a: QuantileSketch, _ b: QuantileSketch) -> (
         statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>
     )? {
@@ -44,10 +45,9 @@ public enum SketchDrift {
         statistic: BoundedEstimate, pValue: Double, pValueRange: ClosedRange<Double>
     ) {
         let n = Swift.max(1, Int((Double(na) * Double(nb) / Double(na + nb)).rounded(.toNearestOrEven)))
-        let p = KolmogorovDistribution.survival(d.value, n: n)
         let low = KolmogorovDistribution.survival(Swift.min(1, d.value + d.bound), n: n)
         let high = KolmogorovDistribution.survival(Swift.max(0, d.value - d.bound), n: n)
-        return (d, p, low...high)
+        return (d, high, low...high)
     }
 
     /// Ŵ = ∫ |F̂ₐ − F̂_b| dx. Since both CDFs are within ε of the exact ones everywhere on
