@@ -176,4 +176,37 @@ import VigilCore
         }
         withExtendedLifetime(directory) {}
     }
+
+    /// A late prediction for an hour that left memory long ago, committed but not yet flushed
+    /// when the process is killed, is replayed after the restart into the stored hour bucket:
+    /// merged with it, not replacing it. Real binary, `kill -9`.
+    @Test func replayedLateEventMergesIntoTheStoredHour() async throws {
+        let directory = try TemporaryDirectory()
+        try "evaluation_interval: 8s\n".write(toFile: directory.path("vigil.yaml"), atomically: true, encoding: .utf8)
+        func start() async throws -> VigilProcess {
+            try await VigilProcess.serve(
+                db: directory.path("vigil.db"), logPath: directory.path("vigil.log"),
+                extra: ["--config", directory.path("vigil.yaml")])
+        }
+        let now = AppServices.wallClock()
+        let hour = (now - 30 * 3_600_000) / 3_600_000 * 3_600_000  // 30 h ago: beyond memory
+        var vigil = try await start()
+        let old = (0..<12).map { Self.prediction("old\($0)", at: hour + 600_000 + Int64($0) * 60_000, "ok") }
+        #expect(
+            try await HTTP.post("http://127.0.0.1:\(vigil.port)/v1/predictions", JSONWriter.string(.array(old))).status
+                == 200)
+        try await Task.sleep(for: .seconds(9))  // an evaluation flushed the hour bucket
+        let late = Self.prediction("late", at: hour + 900_000, "ok")
+        #expect(
+            try await HTTP.post("http://127.0.0.1:\(vigil.port)/v1/predictions", JSONWriter.string(.array([late])))
+                .status == 200)
+        vigil.kill9()  // before the next evaluation could flush it
+        vigil = try await start()
+        let url = "http://127.0.0.1:\(vigil.port)/v1/models/m/metrics?window=1h&to=\((hour + 3_600_000) / 1000)"
+        try await HTTP.eventually(.seconds(20), "the past window to count old and late predictions") {
+            try await HTTP.get(url).body.contains("\"predictions\":13")
+        }
+        #expect(vigil.terminate() == 0)
+        withExtendedLifetime(directory) {}
+    }
 }

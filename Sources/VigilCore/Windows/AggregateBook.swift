@@ -112,6 +112,8 @@ public final class AggregateBook: Sendable {
             s.predictionWatermark = predictionWatermark
             s.labelWatermark = labelWatermark
             s.memoryFloor = Resolution.floor(now - retainedSpan, Resolution.hour.millis)
+            // Events replayed or arriving now for hours already rolled up go to their hour bucket.
+            s.rolledBefore = Resolution.floor(now - Self.fineHorizon, Resolution.hour.millis)
         }
     }
 
@@ -184,11 +186,17 @@ public final class AggregateBook: Sendable {
     public func maintain(at now: Int64) {
         state.withLock { s in
             let boundary = Resolution.floor(now - Self.fineHorizon, Resolution.hour.millis)
-            if boundary > s.rolledBefore {
+            do {
                 for key in Array(s.series.keys) {
                     let old = s.series[key]!.minutes.filter { $0.key < boundary }
                     for (start, bucket) in old {
                         let hour = Resolution.hour.start(of: start)
+                        // An hour no longer in memory may be in storage: merge into it, not over it.
+                        if s.series[key]!.hours[hour] == nil, hour < s.memoryFloor,
+                            let stored = load(BucketID(series: key, resolution: .hour, start: hour))
+                        {
+                            s.series[key]!.hours[hour] = stored
+                        }
                         s.series[key]!.hours[hour, default: BucketAggregate()].merge(bucket)
                         s.series[key]!.minutes[start] = nil
                         let minute = BucketID(series: key, resolution: .minute, start: start)
@@ -197,7 +205,7 @@ public final class AggregateBook: Sendable {
                         s.dirty.insert(BucketID(series: key, resolution: .hour, start: hour))
                     }
                 }
-                s.rolledBefore = boundary
+                s.rolledBefore = max(s.rolledBefore, boundary)
             }
             let floor = Resolution.floor(now - retainedSpan, Resolution.hour.millis)
             for key in Array(s.series.keys) {
