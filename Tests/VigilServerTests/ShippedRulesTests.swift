@@ -8,24 +8,6 @@ import Yams
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func promtool(_ arguments: [String]) throws -> (Int32, String) {
-        guard let path = Promtool.path else {
-            Issue.record("promtool is not installed (apt-get install prometheus)")
-            return (-1, "")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     static func files(_ directory: String, suffix: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(directory).path)
             .filter { $0.hasSuffix(suffix) }.sorted().map { "\(directory)/\($0)" }
@@ -36,11 +18,11 @@ import Yams
     func promtoolChecksAndTestsTheRules() throws {
         let rules = try Self.files("alerts", suffix: ".rules.yml")
         #expect(!rules.isEmpty)
-        let (checkStatus, checkOutput) = try Self.promtool(["check", "rules"] + rules)
+        let (checkStatus, checkOutput) = try Promtool.run(["check", "rules"] + rules, in: Self.root)
         #expect(checkStatus == 0, "promtool check rules: \(checkOutput)")
         let tests = try Self.files("alerts/tests", suffix: ".yml")
         #expect(!tests.isEmpty)
-        let (testStatus, testOutput) = try Self.promtool(["test", "rules"] + tests)
+        let (testStatus, testOutput) = try Promtool.run(["test", "rules"] + tests, in: Self.root)
         #expect(testStatus == 0, "promtool test rules: \(testOutput)")
     }
 

@@ -94,36 +94,45 @@ extension JSONValue {
 
 /// `promtool` when installed. CI installs it; locally a test that needs it reports its absence.
 enum Promtool {
-    static var path: String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let candidate = "\(dir)/promtool"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    static var path: String? { ExternalTool.path("promtool") }
 
     /// Run promtool tests when it is installed, and always in CI (where its absence is a failure).
-    static var shouldRun: Bool { path != nil || ProcessInfo.processInfo.environment["CI"] != nil }
+    static var shouldRun: Bool { ExternalTool.shouldRun("promtool") }
 
-    /// Runs `promtool check metrics` on exposition text; returns exit status and output.
-    static func checkMetrics(_ text: String) throws -> (Int32, String) {
+    /// Runs promtool with `arguments` (from `directory`, feeding `input`); exit status and output.
+    static func run(_ arguments: [String], input: String? = nil, in directory: URL? = nil) throws -> (Int32, String) {
         guard let path else {
             Issue.record("promtool is not installed (apt-get install prometheus)")
             return (-1, "")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try runProcess(path, arguments, input: input, in: directory)
     }
+
+    /// Runs `promtool check metrics` on exposition text; returns exit status and output.
+    static func checkMetrics(_ text: String) throws -> (Int32, String) { try run(["check", "metrics"], input: text) }
+}
+
+/// Runs an executable to completion; returns its exit status and combined output.
+func runProcess(
+    _ path: String, _ arguments: [String], input: String? = nil, in directory: URL? = nil,
+    environment: [String: String]? = nil
+) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    if let environment { process.environment = environment }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    let stdin = Pipe()
+    if input != nil { process.standardInput = stdin }
+    try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }

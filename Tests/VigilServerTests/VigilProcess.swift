@@ -96,15 +96,7 @@ struct ProcessFailure: Error, CustomStringConvertible {
 
 /// Runs the binary to completion; returns exit status and combined output.
 func runVigil(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: VigilProcess.binary)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runProcess(
+        VigilProcess.binary, arguments,
+        environment: ProcessInfo.processInfo.environment.merging(environment) { _, b in b })
 }
