@@ -152,17 +152,4 @@ extension SQLiteStore {
             }
         }
     }
-
-    /// Pending notifications per notifier (for the queue gauge and tests).
-    public func outboxDepth() async throws -> [String: Int] {
-        try await pool.read { db in
-            var out: [String: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT notifier, count(*) AS n FROM outbox WHERE state = 0 GROUP BY notifier")
-            {
-                out[row["notifier"]] = row["n"]
-            }
-            return out
-        }
-    }
 }

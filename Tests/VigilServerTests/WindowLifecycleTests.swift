@@ -209,4 +209,26 @@ import VigilCore
         #expect(vigil.terminate() == 0)
         withExtendedLifetime(directory) {}
     }
+
+    /// `PUT …/reference`: items may omit `model` and carry `label` inline; a bad inline label or
+    /// another model's item is rejected alone, the rest form the reference.
+    @Test func referenceUploadValidatesItemsOneByOne() async throws {
+        try await withEngineApp(VigilConfig(), clock: ManualClock(Self.t0)) { client, _ in
+            let body = #"""
+                [{"id": "a", "prediction": "ok", "label": "ok", "features": {"x": 1}},
+                 {"id": "b", "prediction": "ok", "label": [1], "features": {"x": 2}},
+                 {"id": "c", "model": "other", "prediction": "ok"},
+                 {"id": "d", "model": "m", "prediction": "fraud", "label": "fraud", "features": {"x": 3}}]
+                """#
+            let (status, response, text) = try await client.send(.put, "/v1/models/m/reference", body)
+            #expect(status == .ok, "\(text)")
+            #expect(response?["rows"]?.int == 2)
+            #expect(response?["labeled"]?.int == 2)
+            #expect(response?["rejected"]?.int == 2)
+            #expect(response?["errors"]?[0]?["reason"]?.stringValue == "invalid_label")
+            #expect(response?["errors"]?[1]?["reason"]?.stringValue == "invalid_model")
+            let (empty, _, _) = try await client.send(.put, "/v1/models/m/reference", #"[{"id": "x"}]"#)
+            #expect(empty == .badRequest)
+        }
+    }
 }

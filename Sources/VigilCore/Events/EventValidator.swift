@@ -120,7 +120,8 @@ public struct EventValidator: Sendable {
         return (id, model)
     }
 
-    private func output(_ value: JSONValue) -> OutputValue? {
+    /// A prediction's or label's value: a string (≤ 64 KiB), a finite number or a boolean.
+    public func output(_ value: JSONValue) -> OutputValue? {
         switch value {
         case .string(let s) where s.utf8.count <= 65_536: .text(s)
         case .number(let n) where n.isFinite: .number(n)

@@ -117,18 +117,12 @@ public final class AggregateBook: Sendable {
         }
     }
 
-    public var watermarks: (predictions: Int64, labels: Int64) {
-        state.withLock { ($0.predictionWatermark, $0.labelWatermark) }
-    }
-
     // MARK: - Contexts
 
     /// Replaces a model's fold context (new reference, schema or configuration).
     public func setContext(_ context: FoldContext, for model: String) {
         state.withLock { $0.contexts[model] = context }
     }
-
-    public func context(for model: String) -> FoldContext? { state.withLock { $0.contexts[model] } }
 
     // MARK: - Folding
 
@@ -172,11 +166,18 @@ public final class AggregateBook: Sendable {
         case .minute:
             body(&s.series[id.series, default: SeriesBuckets()].minutes[id.start, default: BucketAggregate()])
         case .hour:
-            if s.series[id.series]?.hours[id.start] == nil, id.start < s.memoryFloor, let stored = load(id) {
-                s.series[id.series, default: SeriesBuckets()].hours[id.start] = stored
-            }
+            loadIfEvicted(id, &s)
             body(&s.series[id.series, default: SeriesBuckets()].hours[id.start, default: BucketAggregate()])
         }
+    }
+
+    /// Brings an hour bucket older than the memory floor back from storage, if it is there, so
+    /// folding into it adds to what was stored instead of replacing it.
+    private func loadIfEvicted(_ id: BucketID, _ s: inout State) {
+        guard s.series[id.series]?.hours[id.start] == nil, id.start < s.memoryFloor, let stored = load(id) else {
+            return
+        }
+        s.series[id.series, default: SeriesBuckets()].hours[id.start] = stored
     }
 
     // MARK: - Maintenance
@@ -186,27 +187,21 @@ public final class AggregateBook: Sendable {
     public func maintain(at now: Int64) {
         state.withLock { s in
             let boundary = Resolution.floor(now - Self.fineHorizon, Resolution.hour.millis)
-            do {
-                for key in Array(s.series.keys) {
-                    let old = s.series[key]!.minutes.filter { $0.key < boundary }
-                    for (start, bucket) in old {
-                        let hour = Resolution.hour.start(of: start)
-                        // An hour no longer in memory may be in storage: merge into it, not over it.
-                        if s.series[key]!.hours[hour] == nil, hour < s.memoryFloor,
-                            let stored = load(BucketID(series: key, resolution: .hour, start: hour))
-                        {
-                            s.series[key]!.hours[hour] = stored
-                        }
-                        s.series[key]!.hours[hour, default: BucketAggregate()].merge(bucket)
-                        s.series[key]!.minutes[start] = nil
-                        let minute = BucketID(series: key, resolution: .minute, start: start)
-                        s.dirty.remove(minute)
-                        s.rolled.append(minute)
-                        s.dirty.insert(BucketID(series: key, resolution: .hour, start: hour))
-                    }
+            for key in Array(s.series.keys) {
+                let old = s.series[key]!.minutes.filter { $0.key < boundary }
+                for (start, bucket) in old {
+                    let hour = Resolution.hour.start(of: start)
+                    // An hour no longer in memory may be in storage: merge into it, not over it.
+                    loadIfEvicted(BucketID(series: key, resolution: .hour, start: hour), &s)
+                    s.series[key]!.hours[hour, default: BucketAggregate()].merge(bucket)
+                    s.series[key]!.minutes[start] = nil
+                    let minute = BucketID(series: key, resolution: .minute, start: start)
+                    s.dirty.remove(minute)
+                    s.rolled.append(minute)
+                    s.dirty.insert(BucketID(series: key, resolution: .hour, start: hour))
                 }
-                s.rolledBefore = max(s.rolledBefore, boundary)
             }
+            s.rolledBefore = max(s.rolledBefore, boundary)
             let floor = Resolution.floor(now - retainedSpan, Resolution.hour.millis)
             for key in Array(s.series.keys) {
                 for start in s.series[key]!.hours.keys where start < floor {
@@ -281,9 +276,4 @@ public final class AggregateBook: Sendable {
 
     /// Every series with buckets in memory.
     public func seriesKeys() -> [SeriesKey] { state.withLock { Array($0.series.keys).sorted() } }
-
-    /// Buckets held in memory (for the memory benchmark and tests).
-    public var bucketCount: Int {
-        state.withLock { s in s.series.values.reduce(0) { $0 + $1.minutes.count + $1.hours.count } }
-    }
 }

@@ -28,8 +28,6 @@ public struct BucketAggregate: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool { predictions == 0 && labeled == 0 && overflow == 0 && confusion.total == 0 }
-
     // MARK: - Folding
 
     /// Folds one stored prediction.

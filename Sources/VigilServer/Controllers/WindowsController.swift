@@ -93,18 +93,16 @@ struct WindowsController: Sendable {
             if object["model"] == nil { object.members.append(JSONMember(key: "model", value: .string(model))) }
             switch validator.prediction(.object(object), index: index, receivedAt: now) {
             case .success(let p):
-                let label: OutputValue?
-                switch object["label"] {
-                case nil, .null?: label = nil
-                case .string(let s)?: label = .text(s)
-                case .number(let n)?: label = .number(n)
-                case .bool(let b)?: label = .bool(b)
-                default:
-                    errors.append(
-                        ItemError(
-                            index: index, id: p.id, reason: .invalidLabel,
-                            message: "label must be a string, number or boolean"))
-                    continue
+                var label: OutputValue?
+                if let raw = object["label"], raw != .null {
+                    guard let value = validator.output(raw) else {
+                        errors.append(
+                            ItemError(
+                                index: index, id: p.id, reason: .invalidLabel,
+                                message: "label must be a string, number or boolean, got \(raw.typeName)"))
+                        continue
+                    }
+                    label = value
                 }
                 rows.append((p, label))
             case .failure(let e): errors.append(e)

@@ -221,8 +221,6 @@ public final class WindowEngine: Sendable {
 
     // MARK: - References
 
-    public func reference(of model: String) -> ReferenceProfile? { references.withLock { $0[model] } }
-
     /// Builds, stores and installs a model's reference from rows.
     func installReference(
         model: String, rows: [(prediction: Prediction, label: OutputValue?)], source: ReferenceProfile.Source,
