@@ -1,4 +1,5 @@
 import HTTPTypes
+import VigilCore
 
 /// Every route the router serves. `buildRouter` registers exactly these, and a test checks
 /// them against `/openapi.yaml` both ways.
@@ -11,6 +12,17 @@ public enum APIRoute: CaseIterable, Sendable {
         case .postPredictions, .postLabels, .postReference: .post
         case .putReference: .put
         default: .get
+        }
+    }
+
+    /// Who may call the route. Every route declares one (the switch has no default), so a new
+    /// route cannot become public by accident; the router checks it on the matched route, not
+    /// on the raw path (`//v1/models` and `/metrics/` match the same routes).
+    public var scope: RouteScope {
+        switch self {
+        case .postPredictions, .postLabels, .putReference, .postReference: .ingest
+        case .listModels, .modelMetrics, .listAlerts, .metrics: .read
+        case .healthz, .readyz, .openAPI: .open
         }
     }
 
@@ -27,6 +39,25 @@ public enum APIRoute: CaseIterable, Sendable {
         case .readyz: "/readyz"
         case .metrics: "/metrics"
         case .openAPI: "/openapi.yaml"
+        }
+    }
+}
+
+/// The authorization a route needs when tokens are configured (DESIGN §3).
+public enum RouteScope: Sendable, Equatable {
+    /// Liveness, readiness and the API description: answered without a token.
+    case open
+    /// Reads of telemetry-derived data: a token with the `read` scope.
+    case read
+    /// Writes: a token with the `ingest` scope.
+    case ingest
+
+    /// The token scope this route scope needs; `nil` for open routes.
+    public var tokenScope: Scope? {
+        switch self {
+        case .open: nil
+        case .read: .read
+        case .ingest: .ingest
         }
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -74,8 +75,18 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
         now: options.now)
     let router = buildRouter(services)
     let onListening = options.onListening
+    let server = config.server
+    let connections = ConnectionCounter(limit: server.maxConnections)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [
+            ConnectionGuard(
+                counter: connections, headerTimeout: .milliseconds(server.headerTimeout.millis),
+                idleTimeout: .milliseconds(server.idleTimeout.millis))
+        ],
+        idleTimeout: .milliseconds(server.idleTimeout.millis))
     var app = Application(
         router: router,
+        server: .http1(configuration: http1),
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "vigil"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.server.port
@@ -101,35 +112,68 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     return app
 }
 
-/// The router: middleware outermost first, then every `APIRoute`.
+/// The router: middleware outermost first, then every `APIRoute`, each behind the auth check
+/// of the scope it declares, and a `405` with `Allow` for every other method on a served path.
 public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMiddleware(maxBodyBytes: services.config.server.maxBodyBytes))
-    router.add(middleware: AuthMiddleware(tokens: services.tokens))
-    let ingest = IngestController(services: services)
-    let models = ModelsController(services: services)
-    let health = HealthController(services: services)
-    let windows = WindowsController(services: services)
-    let alertsController = AlertsController(services: services)
+    let handlers = RouteHandlers(services)
+    let tokens = services.tokens
     for route in APIRoute.allCases {
-        let handler: @Sendable (Request, AppRequestContext) async throws -> Response =
-            switch route {
-            case .postPredictions: ingest.predictions
-            case .postLabels: ingest.labels
-            case .listModels: models.list
-            case .modelMetrics: windows.metrics
-            case .putReference: windows.uploadReference
-            case .postReference: windows.freezeReference
-            case .listAlerts: alertsController.list
-            case .healthz: health.healthz
-            case .readyz: health.readyz
-            case .metrics: health.metrics
-            case .openAPI: health.openAPI
+        let handler = handlers.handler(route)
+        let scope = route.scope
+        router.on(RouterPath(route.path), method: route.method) { request, context in
+            var context = context
+            context.tokenName = try tokens.authorize(request, scope: scope)
+            return try await handler(request, context)
+        }
+    }
+    for (path, methods) in Dictionary(grouping: APIRoute.allCases, by: \.path).mapValues({ $0.map(\.method) }) {
+        let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !methods.contains(method) {
+            router.on(RouterPath(path), method: method) { request, _ -> Response in
+                throw APIError(
+                    .methodNotAllowed, "method \(request.method) not allowed on \(path) (allowed: \(allow))",
+                    headers: [.allow: allow])
             }
-        router.on(RouterPath(route.path), method: route.method, use: handler)
+        }
     }
     return router
+}
+
+/// The controller function serving each route.
+struct RouteHandlers: Sendable {
+    typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
+    let ingest: IngestController
+    let models: ModelsController
+    let health: HealthController
+    let windows: WindowsController
+    let alerts: AlertsController
+
+    init(_ services: AppServices) {
+        ingest = IngestController(services: services)
+        models = ModelsController(services: services)
+        health = HealthController(services: services)
+        windows = WindowsController(services: services)
+        alerts = AlertsController(services: services)
+    }
+
+    func handler(_ route: APIRoute) -> Handler {
+        switch route {
+        case .postPredictions: ingest.predictions
+        case .postLabels: ingest.labels
+        case .listModels: models.list
+        case .modelMetrics: windows.metrics
+        case .putReference: windows.uploadReference
+        case .postReference: windows.freezeReference
+        case .listAlerts: alerts.list
+        case .healthz: health.healthz
+        case .readyz: health.readyz
+        case .metrics: health.metrics
+        case .openAPI: health.openAPI
+        }
+    }
 }
 
 /// The HMAC secret of every webhook notifier that names `secret_env`, read from the environment.

@@ -16,7 +16,7 @@ public enum ConfigParser {
     }
 
     static let topKeys = [
-        "server", "storage", "auth", "windows", "evaluation_interval", "models", "alerts", "notifiers",
+        "server", "storage", "limits", "auth", "windows", "evaluation_interval", "models", "alerts", "notifiers",
     ]
 
     private static func read(_ root: ConfigNode, into config: inout VigilConfig, _ r: inout ConfigReader) {
@@ -24,6 +24,7 @@ public enum ConfigParser {
             switch key {
             case "server": readServer(node, &config.server, &r)
             case "storage": readStorage(node, &config.storage, &r)
+            case "limits": readLimits(node, &config.limits, &r)
             case "auth": readAuth(node, &config.auth, &r)
             case "windows": readWindows(node, &config, &r)
             case "evaluation_interval":
@@ -50,13 +51,42 @@ public enum ConfigParser {
         }
     }
 
+    static let serverKeys = [
+        "host", "port", "max_body_bytes", "max_items_per_request", "max_connections", "header_timeout",
+        "body_timeout", "idle_timeout", "rate_limit",
+    ]
+
     private static func readServer(_ node: ConfigNode, _ server: inout ServerConfig, _ r: inout ConfigReader) {
-        for (key, value) in r.mapping(node, "server", allowed: ["host", "port", "max_body_bytes"]) {
+        for (key, value) in r.mapping(node, "server", allowed: serverKeys) {
+            let path = "server.\(key)"
             switch key {
-            case "host": if let v = r.string(value, "server.host") { server.host = v }
-            case "port": if let v = r.int(value, "server.port", in: 0...65535) { server.port = v }
+            case "host": if let v = r.string(value, path) { server.host = v }
+            case "port": if let v = r.int(value, path, in: 0...65535) { server.port = v }
+            case "max_items_per_request": if let v = r.int(value, path, in: 1...1_000_000) { server.maxItemsPerRequest = v }
+            case "max_connections": if let v = r.int(value, path, in: 1...100_000) { server.maxConnections = v }
+            case "rate_limit": if let v = r.int(value, path, in: 0...10_000_000) { server.rateLimit = v }
+            case "header_timeout": if let v = r.interval(value, path) { server.headerTimeout = v }
+            case "body_timeout": if let v = r.interval(value, path) { server.bodyTimeout = v }
+            case "idle_timeout": if let v = r.interval(value, path) { server.idleTimeout = v }
             default:
-                if let v = r.int(value, "server.max_body_bytes", in: 1024...(1 << 30)) { server.maxBodyBytes = v }
+                if let v = r.int(value, path, in: 1024...(1 << 30)) { server.maxBodyBytes = v }
+            }
+        }
+    }
+
+    private static func readLimits(_ node: ConfigNode, _ limits: inout LimitsConfig, _ r: inout ConfigReader) {
+        let keys = [
+            "max_models", "max_versions", "max_variants", "max_future_skew", "write_queue_items", "fold_queue_items",
+        ]
+        for (key, value) in r.mapping(node, "limits", allowed: keys) {
+            let path = "limits.\(key)"
+            switch key {
+            case "max_models": if let v = r.int(value, path, in: 1...10_000) { limits.maxModels = v }
+            case "max_versions": if let v = r.int(value, path, in: 1...ModelSchema.Limits.versions) { limits.maxVersions = v }
+            case "max_variants": if let v = r.int(value, path, in: 1...ModelSchema.Limits.variants) { limits.maxVariants = v }
+            case "max_future_skew": if let v = r.interval(value, path) { limits.maxFutureSkew = v }
+            case "write_queue_items": if let v = r.int(value, path, in: 1_000...100_000_000) { limits.writeQueueItems = v }
+            default: if let v = r.int(value, path, in: 1_000...100_000_000) { limits.foldQueueItems = v }
             }
         }
     }
@@ -116,7 +146,9 @@ public enum ConfigParser {
         var windows: [Interval] = []
         for (index, item) in r.sequence(node, "windows").enumerated() {
             guard let w = r.interval(item, "windows[\(index)]") else { continue }
-            if windows.contains(where: { $0.millis == w.millis }) {
+            if w.millis < 60_000 || w.millis > 366 * 86_400_000 {
+                r.fail(item, "windows: '\(w.text)' must be from 1m to 366d")
+            } else if windows.contains(where: { $0.millis == w.millis }) {
                 r.fail(item, "windows: '\(w.text)' is listed twice")
             } else {
                 windows.append(w)

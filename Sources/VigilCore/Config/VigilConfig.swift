@@ -3,6 +3,7 @@
 public struct VigilConfig: Sendable, Equatable {
     public var server = ServerConfig()
     public var storage = StorageConfig()
+    public var limits = LimitsConfig()
     public var auth = AuthConfig()
     /// Sliding windows, in the order configured.
     public var windows: [Interval] = [
@@ -55,6 +56,36 @@ public struct ServerConfig: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 9750
     public var maxBodyBytes = 10 * 1024 * 1024
+    /// Items (predictions, labels, reference rows) in one request; more is `413`.
+    public var maxItemsPerRequest = 10_000
+    /// Open connections; one more is answered `503` and closed.
+    public var maxConnections = 512
+    /// How long a request's head may take to arrive (slow-header clients are closed).
+    public var headerTimeout = Interval(millis: 10_000, text: "10s")
+    /// How long a request's body may take to arrive; past it, `408`.
+    public var bodyTimeout = Interval(millis: 30_000, text: "30s")
+    /// A connection with no bytes moving for this long is closed.
+    public var idleTimeout = Interval(millis: 60_000, text: "60s")
+    /// Requests per second per token (and per anonymous client when auth is off), with a burst of
+    /// the same size; past it, `429` with `Retry-After`. 0 turns the limit off.
+    public var rateLimit = 0
+    public init() {}
+}
+
+/// Bounds on what clients can make Vigil keep (issue 10): every learned set and queue is capped.
+public struct LimitsConfig: Sendable, Equatable {
+    /// Models (declared ones always count); an item for a new model past it is rejected (`model_limit`).
+    public var maxModels = 100
+    /// Versions per model; a prediction of a new version past it is rejected (`version_limit`).
+    public var maxVersions = 50
+    /// Variants per model; a prediction of a new variant past it is rejected (`variant_limit`).
+    public var maxVariants = 20
+    /// How far ahead of the receive time an event time may be; further is `future_timestamp`.
+    public var maxFutureSkew = Interval(millis: 3_600_000, text: "1h")
+    /// Items queued for the writer; past it, ingest answers `503` (`overloaded`) with `Retry-After`.
+    public var writeQueueItems = 200_000
+    /// Committed events waiting to be folded into the aggregates; past it, ingest answers `503`.
+    public var foldQueueItems = 500_000
     public init() {}
 }
 

@@ -27,7 +27,18 @@ struct IngestController: Sendable {
         var duplicates = 0
         var rejected = 0
         var errors: [ItemErrorBody] = []
+        /// Rejected items not listed in `errors` (only the first `maxListedErrors` are).
+        var errorsTruncated: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case accepted, duplicates, rejected, errors
+            case errorsTruncated = "errors_truncated"
+        }
     }
+
+    /// Item errors listed in a response; the rest are counted in `errors_truncated`, so a body of
+    /// a million bad items cannot amplify into a response of hundreds of megabytes.
+    static let maxListedErrors = 100
 
     func predictions(_ request: Request, context: AppRequestContext) async throws -> Response {
         let now = services.now()
@@ -72,15 +83,13 @@ struct IngestController: Sendable {
         return respond(outcomes: outcomes, errors: errors, kind: .label)
     }
 
-    /// Reads and splits the body; throws 400 for a JSON body that does not parse, 413 past the limit.
+    /// Reads and splits the body; throws 400 for a JSON body that does not parse, 413 past the
+    /// size or item limit, 408 when the body does not arrive within `server.body_timeout`.
     func parse(_ request: Request, context: AppRequestContext, kind: ItemKind) async throws -> (
         [(Int, JSONValue)], [ItemError]
     ) {
-        let limit = services.config.server.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw HTTPError(.contentTooLarge)
-        }
-        let body = try await request.body.collect(upTo: limit)
+        let server = services.config.server
+        let body = try await Self.collect(request, limit: server.maxBodyBytes, timeout: server.bodyTimeout)
         let ndjson = IngestBody.isNDJSON(contentType: request.headers[.contentType])
         let parsed: [Result<JSONValue, ItemError>]
         do {
@@ -89,6 +98,14 @@ struct IngestController: Sendable {
             }
         } catch let error as BodyError {
             throw APIError(.badRequest, error.message)
+        }
+        let maxItems = kind == .reference ? ReferenceProfile.maxRows : server.maxItemsPerRequest
+        guard parsed.count <= maxItems else {
+            throw APIError(
+                .contentTooLarge,
+                kind == .reference
+                    ? "a reference holds at most \(maxItems) rows"
+                    : "request has \(parsed.count) items; at most \(maxItems) (server.max_items_per_request)")
         }
         var items: [(Int, JSONValue)] = []
         var errors: [ItemError] = []
@@ -108,14 +125,46 @@ struct IngestController: Sendable {
             if outcome == .accepted { body.accepted += 1 } else { body.duplicates += 1 }
         }
         body.rejected = errors.count
-        body.errors = errors.sorted { $0.index < $1.index }.map {
-            ItemErrorBody(index: $0.index, id: $0.id, reason: $0.reason.rawValue, error: $0.message)
-        }
+        body.errors = Self.listed(errors)
+        if errors.count > Self.maxListedErrors { body.errorsTruncated = errors.count - Self.maxListedErrors }
         var rejections: [RejectReason: Int] = [:]
         for error in errors { rejections[error.reason, default: 0] += 1 }
         for (reason, count) in rejections { services.metrics.recordRejected(kind: kind, reason: reason, count: count) }
         if body.duplicates > 0 { services.metrics.recordDuplicates(kind: kind, count: body.duplicates) }
         return JSONResponse.make(body)
+    }
+}
+
+extension IngestController {
+    /// The first `maxListedErrors` item errors by index, as response bodies.
+    static func listed(_ errors: [ItemError]) -> [ItemErrorBody] {
+        errors.sorted { $0.index < $1.index }.prefix(maxListedErrors).map {
+            ItemErrorBody(index: $0.index, id: $0.id, reason: $0.reason.rawValue, error: $0.message)
+        }
+    }
+
+    /// Collects a body of at most `limit` bytes (413 past it, by `Content-Length` before reading)
+    /// that must arrive within `timeout` (408 otherwise, and the connection is closed): a slow
+    /// client cannot hold a buffer of `limit` bytes for ever.
+    static func collect(_ request: Request, limit: Int, timeout: Interval) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw HTTPError(.contentTooLarge)
+        }
+        let body = request.body
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: limit) }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(timeout.millis))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let collected = first else {
+                throw APIError(
+                    .requestTimeout, "request body did not arrive within \(timeout.text) (server.body_timeout)",
+                    headers: [.connection: "close"])
+            }
+            return collected
+        }
     }
 }
 

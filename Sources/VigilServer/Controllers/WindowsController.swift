@@ -27,8 +27,12 @@ struct WindowsController: Sendable {
         let window = try self.window(query["window"].map(String.init))
         var endingAt: Int64?
         if let raw = query["to"].map(String.init) {
-            guard let ts = Timestamp.parseRFC3339(raw) ?? Double(raw).map({ Int64(($0 * 1000).rounded()) }) else {
-                throw APIError(.badRequest, "'to' must be an RFC 3339 timestamp or Unix seconds")
+            // Like every timestamp: RFC 3339 or finite Unix seconds within 1970–9999 (no NaN,
+            // infinities or values whose milliseconds overflow).
+            guard let ts = Timestamp.parseRFC3339(raw) ?? Double(raw).flatMap({ Timestamp.parse(.number($0)) })
+            else {
+                throw APIError(
+                    .badRequest, "'to' must be an RFC 3339 timestamp or Unix seconds between 1970 and 9999")
             }
             endingAt = ts
         } else if window.millis > services.engine.book.retainedSpan {
@@ -59,8 +63,12 @@ struct WindowsController: Sendable {
                 ?? Interval(millis: 3_600_000, text: "1h")
         }
         if let configured = windows.first(where: { $0.text == raw }) { return configured }
-        guard let interval = Interval.parse(raw), interval.millis >= 60_000 else {
-            throw APIError(.badRequest, "window must be a duration of at least 1m such as 5m, 1h or 24h")
+        let longest = services.config.storage.aggregateRetention
+        guard let interval = Interval.parse(raw), interval.millis >= 60_000, interval.millis <= longest.millis else {
+            throw APIError(
+                .badRequest,
+                "window must be a duration from 1m to the aggregate retention (\(longest.text)), such as 5m, 1h or 24h"
+            )
         }
         return interval
     }
@@ -122,10 +130,7 @@ struct WindowsController: Sendable {
             ReferenceResponse(
                 model: model, source: profile.source.rawValue, rows: profile.rows, labeled: profile.labeled,
                 rejected: errors.count,
-                errors: errors.sorted { $0.index < $1.index }.map {
-                    IngestController.ItemErrorBody(
-                        index: $0.index, id: $0.id, reason: $0.reason.rawValue, error: $0.message)
-                }))
+                errors: IngestController.listed(errors)))
     }
 
     struct FreezeBody {
@@ -140,7 +145,8 @@ struct WindowsController: Sendable {
         guard services.store.registry.schema(model) != nil else {
             throw APIError(.notFound, "no model named '\(model)'")
         }
-        let body = try await request.body.collect(upTo: 65_536)
+        let body = try await IngestController.collect(
+            request, limit: 65_536, timeout: services.config.server.bodyTimeout)
         let json: JSONValue
         do {
             json = try body.withUnsafeReadableBytes { try JSONParser.parse(Array($0)) }

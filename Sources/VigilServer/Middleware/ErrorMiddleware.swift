@@ -2,9 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
+import VigilCore
 
 /// The outermost middleware: every error leaves as `{"error": "<reason>"}` with its status —
-/// Hummingbird's own errors (404, 413) and unexpected ones (500, logged) included.
+/// Hummingbird's own errors (404, 405, 413), framing errors (400, 413), storage faults (503 with
+/// `Retry-After`) and unexpected ones (500, logged, with no internal text in the body) included.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
 
@@ -21,13 +25,24 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .notFound: message = "no route for \(request.method) \(request.uri.path)"
             case .contentTooLarge: message = "request body exceeds max_body_bytes (\(maxBodyBytes) bytes)"
             case .methodNotAllowed: message = "method \(request.method) not allowed on \(request.uri.path)"
-            default: message = error.body ?? error.status.reasonPhrase
+            default: message = error.status.reasonPhrase
             }
             return Self.response(error.status, message, headers: error.headers)
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            return Self.response(.contentTooLarge, "request body exceeds max_body_bytes (\(maxBodyBytes) bytes)")
+        } catch is HTTPParserError {
+            // A broken chunked encoding or framing: the connection cannot carry another request.
+            return Self.response(.badRequest, "malformed HTTP request", headers: [.connection: "close"])
+        } catch let error as StorageUnavailable {
+            return Self.response(
+                .serviceUnavailable, "storage unavailable: \(error.reason.rawValue)",
+                headers: [.retryAfter: "\(error.retryAfterSeconds)"])
         } catch {
+            // The detail goes to the log, never to the client (it may hold SQL or internals).
             context.logger.error(
                 "unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
-            return Self.response(.internalServerError, "internal error: \(error)")
+            return Self.response(.internalServerError, "internal error")
         }
     }
 

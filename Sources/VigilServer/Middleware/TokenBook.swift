@@ -36,49 +36,32 @@ public struct TokenBook: Sendable {
         return found
     }
 
-    /// Compares without an early exit, so timing does not reveal the matching prefix.
+    /// Compares without an early exit, so timing does not reveal the matching prefix. A length
+    /// difference is a flag of its own, never truncated into the byte accumulator.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        var difference: UInt8 = a.count == b.count ? 0 : 1
         for i in 0..<max(a.count, b.count) {
             difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
         }
         return difference == 0
     }
-}
 
-/// Bearer-token auth (DESIGN §3): `POST`/`PUT` need `ingest`; `GET /v1/*` and `/metrics`
-/// need `read`; health and the OpenAPI document are open. 401 without a token or with an
-/// unknown one, 403 with a known token lacking the scope.
-struct AuthMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
-    let tokens: TokenBook
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        guard tokens.isEnabled, let scope = Self.requiredScope(request) else { return try await next(request, context) }
+    /// Checks a request against the scope its matched route declares (DESIGN §3): 401 without a
+    /// token or with an unknown one, 403 with a known token lacking the scope. Returns the name
+    /// of the token that authenticated the request (`nil` for open routes or with auth off).
+    func authorize(_ request: Request, scope: RouteScope) throws -> String? {
+        guard isEnabled, let needed = scope.tokenScope else { return nil }
         let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"vigil\""]
         guard let header = request.headers[.authorization], header.count > 7,
             header.prefix(7).lowercased() == "bearer "
         else { throw APIError(.unauthorized, "missing bearer token", headers: challenge) }
-        guard let entry = tokens.match(header.dropFirst(7)) else {
+        guard let entry = match(header.dropFirst(7)) else {
             throw APIError(.unauthorized, "unknown token", headers: challenge)
         }
-        guard entry.scopes.contains(scope) else {
-            throw APIError(.forbidden, "token '\(entry.name)' lacks the '\(scope.rawValue)' scope")
+        guard entry.scopes.contains(needed) else {
+            throw APIError(.forbidden, "token '\(entry.name)' lacks the '\(needed.rawValue)' scope")
         }
-        var context = context
-        context.tokenName = entry.name
-        return try await next(request, context)
-    }
-
-    static func requiredScope(_ request: Request) -> Scope? {
-        switch request.method {
-        case .post, .put, .delete, .patch: return .ingest
-        default:
-            let path = request.uri.path
-            return path.hasPrefix("/v1/") || path == "/metrics" ? .read : nil
-        }
+        return entry.name
     }
 }
 
