@@ -16,13 +16,16 @@ public struct AppServices: Sendable {
     public let tokens: TokenBook
     public let engine: WindowEngine
     public let alerts: AlertEngine
+    /// Open HTTP connections, counted by every connection's guard.
+    let connections: ConnectionCounter
     /// Wall-clock time in milliseconds since the epoch; tests substitute their own.
     public let now: @Sendable () -> Int64
 
     public init(
         config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook, engine: WindowEngine,
-        alerts: AlertEngine, now: @escaping @Sendable () -> Int64 = AppServices.wallClock
+        alerts: AlertEngine, connections: Int = 512, now: @escaping @Sendable () -> Int64 = AppServices.wallClock
     ) {
+        self.connections = ConnectionCounter(limit: connections)
         self.alerts = alerts
         self.engine = engine
         self.config = config
@@ -72,11 +75,11 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     options.onEngine(engine)
     let services = AppServices(
         config: config, store: store, metrics: metrics, tokens: tokens, engine: engine, alerts: alerts,
-        now: options.now)
+        connections: config.server.maxConnections, now: options.now)
     let router = buildRouter(services)
     let onListening = options.onListening
     let server = config.server
-    let connections = ConnectionCounter(limit: server.maxConnections)
+    let connections = services.connections
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [
             ConnectionGuard(

@@ -24,6 +24,12 @@ public struct BinaryWriter: Sendable {
         bytes.append(UInt8(v))
     }
 
+    /// Appends a count as an unsigned varint. Total: a negative count (a bug elsewhere) is
+    /// written as 0 instead of trapping, so one bad aggregate cannot take the process down.
+    public mutating func write(count value: Int) {
+        write(varint: value > 0 ? UInt64(value) : 0)
+    }
+
     /// Appends a signed integer as a zig-zag varint.
     public mutating func write(int value: Int64) {
         write(varint: UInt64(bitPattern: (value << 1) ^ (value >> 63)))
@@ -40,7 +46,7 @@ public struct BinaryWriter: Sendable {
 
     /// Appends length-prefixed bytes (a nested encoding).
     public mutating func write(blob: [UInt8]) {
-        write(varint: UInt64(blob.count))
+        write(count: blob.count)
         bytes.append(contentsOf: blob)
     }
 
@@ -48,7 +54,7 @@ public struct BinaryWriter: Sendable {
     public mutating func write(string value: String) {
         var s = value
         s.withUTF8 { utf8 in
-            write(varint: UInt64(utf8.count))
+            write(count: utf8.count)
             bytes.append(contentsOf: utf8)
         }
     }

@@ -126,6 +126,32 @@ enum Migrations {
                     CREATE INDEX outbox_due ON outbox(state, notifier, id);
                     """)
         }
+        migrator.registerMigration("v4-label-folding") { db in
+            // How each label was folded (task and positive class), so a correction takes back
+            // exactly that; NULL on rows written before (folded with the folding of the time).
+            try db.execute(
+                sql: """
+                    ALTER TABLE predictions ADD COLUMN label_fold TEXT;
+                    ALTER TABLE label_journal ADD COLUMN fold TEXT;
+                    ALTER TABLE label_journal ADD COLUMN old_fold TEXT;
+                    """)
+        }
+        migrator.registerMigration("v5-faults") { db in
+            try db.execute(
+                sql: """
+                    -- One row the readiness probe rewrites while writes have been failing.
+                    CREATE TABLE health (id INTEGER PRIMARY KEY, probed_at INTEGER NOT NULL);
+                    -- Rows start-up could not decode, moved aside (not deleted) with the reason.
+                    CREATE TABLE quarantine (
+                        id INTEGER PRIMARY KEY,
+                        source TEXT NOT NULL,
+                        source_key TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        data BLOB,
+                        quarantined_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -14,7 +14,12 @@ extension SQLiteStore {
     /// Called on the writer thread after a commit: queues the events, keeping commit order.
     func publish(folds: [FoldEvent]) {
         guard let sink = foldSink.withLock({ $0 }) else { return }
-        foldQueue.async { sink(folds) }
+        let count = folds.count
+        pendingFolds.add(count, ordering: .relaxed)
+        foldQueue.async { [self] in
+            sink(folds)
+            self.pendingFolds.subtract(count, ordering: .relaxed)
+        }
     }
 
     /// Returns once every event committed so far has been folded.
@@ -71,7 +76,7 @@ extension SQLiteStore {
                     guard let p = Self.prediction(row, names) else {
                         throw StorageError.corruptRecord("prediction row \(row["rowid"] as Int64)")
                     }
-                    return .prediction(p, rowID: row["rowid"])
+                    return .prediction(admitted(p), rowID: row["rowid"])
                 }
             }
             guard case .prediction(_, let last)? = events.last else { break }
@@ -86,19 +91,19 @@ extension SQLiteStore {
                     db,
                     sql: """
                         SELECT j.seq, j.model_id, j.ext_id, j.label AS new_label, j.label_kind AS new_kind, j.metrics,
-                               j.old_present, j.old_label, j.old_kind, j.old_metrics,
+                               j.old_present, j.old_label, j.old_kind, j.old_metrics, j.fold, j.old_fold,
                                p.ts, p.version, p.variant, p.prediction, p.payload
                         FROM label_journal j JOIN predictions p ON p.model_id = j.model_id AND p.ext_id = j.ext_id
                         WHERE j.seq > ? ORDER BY j.seq LIMIT ?
                         """, arguments: [after, batchSize])
                 return try rows.map { row in
-                    guard let event = Self.labelEvent(row, names) else {
+                    guard let event = labelEvent(row, names) else {
                         throw StorageError.corruptRecord("label journal entry \(row["seq"] as Int64)")
                     }
                     return event
                 }
             }
-            guard case .label(_, _, _, let last)? = events.last else { break }
+            guard case .label(_, _, _, _, let last)? = events.last else { break }
             sink(events)
             counts.labels += events.count
             after = last
@@ -307,21 +312,35 @@ extension SQLiteStore {
             outputText: row["prediction"], payload: Array(payload))
     }
 
-    static func labelEvent(_ row: Row, _ names: [Int64: String]) -> FoldEvent? {
-        guard let p = prediction(row, names) else { return nil }
+    /// What the aggregates may fold of a stored prediction: the names its model's schema admitted.
+    func admitted(_ p: Prediction) -> Prediction { registry.schema(p.model)?.admitted(p) ?? p }
+
+    func labelEvent(_ row: Row, _ names: [Int64: String]) -> FoldEvent? {
+        guard let p = Self.prediction(row, names) else { return nil }
         let metrics: Data = row["metrics"]
         guard let newMetrics = Label.decodeMetrics(Array(metrics)) else { return nil }
-        let label = Label(
+        let schema = registry.schema(p.model)
+        let config = config.model(p.model)
+        // Journal entries from before folding was stored: the folding the schema implies now.
+        let current = schema.map { LabelFolding(config: config, schema: $0) }
+            ?? LabelFolding(task: config.task ?? .binary, positiveClass: config.positiveClass)
+        let fold: String? = row["fold"]
+        let oldFold: String? = row["old_fold"]
+        var label = Label(
             id: p.id, model: p.model, value: Label.value(text: row["new_label"], kind: row["new_kind"]),
             metrics: newMetrics)
-        var old: Label?
+        label = schema?.admitted(label) ?? label
+        var old: (label: Label, folding: LabelFolding)?
         if (row["old_present"] as Int) == 1 {
             let oldData: Data? = row["old_metrics"]
             guard let oldMetrics = Label.decodeMetrics(Array(oldData ?? Data([0]))) else { return nil }
-            old = Label(
+            let oldLabel = Label(
                 id: p.id, model: p.model, value: Label.value(text: row["old_label"], kind: row["old_kind"]),
                 metrics: oldMetrics)
+            old = (schema?.admitted(oldLabel) ?? oldLabel, oldFold.flatMap(LabelFolding.init(code:)) ?? current)
         }
-        return .label(label, prediction: p, replacing: old, seq: row["seq"])
+        return .label(
+            label, folding: fold.flatMap(LabelFolding.init(code:)) ?? current, prediction: admitted(p),
+            replacing: old, seq: row["seq"])
     }
 }

@@ -6,11 +6,25 @@ extension SQLiteStore {
     /// Applies a group of writes in one transaction, then publishes the schemas it changed.
     func apply(_ requests: [Write]) throws -> [Written] {
         let known = modelIDs.withLock { $0 }
-        let (results, session) = try pool.write { db in
-            var session = WriteSession(db: db, store: self, knownIDs: known)
-            let results = try requests.map { try session.apply($0) }
-            try session.persistSchemas()
-            return (results, session)
+        let results: [Written]
+        let session: WriteSession
+        do {
+            (results, session) = try pool.write { db in
+                var session = WriteSession(db: db, store: self, knownIDs: known)
+                let results = try requests.map { try session.apply($0) }
+                try session.persistSchemas()
+                return (results, session)
+            }
+        } catch {
+            guard let condition = condition(of: error) else { throw error }
+            noteCondition(condition, error: error)
+            throw condition
+        }
+        if writeCondition.withLock({ current -> Bool in
+            defer { current = nil }
+            return current != nil
+        }) {
+            logger.notice("storage takes writes again")
         }
         registry.publish(session.schemas.values)
         modelIDs.withLock { $0.merge(session.newIDs) { a, _ in a } }
@@ -41,12 +55,68 @@ struct WriteSession {
         case .predictions(let predictions, let receivedAt):
             return .outcomes(try predictions.map { try insert($0, receivedAt: receivedAt) })
         case .labels(let labels, let receivedAt):
-            return .outcomes(try labels.map { try store($0, receivedAt: receivedAt) })
+            return .outcomes(
+                try labels.map { label in
+                    do {
+                        return try store(label, receivedAt: receivedAt)
+                    } catch StorageError.corruptRecord(let what) {
+                        // Nothing of this label was written yet: reject it alone, keep the rest.
+                        store.logger.error(
+                            "label rejected: its stored prediction cannot be read",
+                            metadata: ["model": "\(label.model)", "record": "\(what)"])
+                        return .rejected(.corruptRecord, "the stored prediction of this label cannot be read")
+                    }
+                })
         case .expire(let now):
             return .expired(try expireLabels(at: now))
         case .ensureModel(let name, let now):
             return .modelID(try modelID(name, at: now))
+        case .probe(let now):
+            try db.execute(sql: "INSERT OR REPLACE INTO health (id, probed_at) VALUES (1, ?)", arguments: [now])
+            return .probed
         }
+    }
+
+    /// Whether a model may be stored: a known or declared one, or a new one within `limits.max_models`.
+    func admitsModel(_ name: String) -> Bool {
+        knownIDs[name] != nil || newIDs[name] != nil || store.config.models[name] != nil
+            || knownIDs.count + newIDs.count < store.config.limits.maxModels
+    }
+
+    var modelLimitRejection: ItemOutcome {
+        .rejected(
+            .modelLimit,
+            "Vigil already tracks \(store.config.limits.maxModels) models (limits.max_models); declare the model in the configuration or raise the limit"
+        )
+    }
+
+    /// Whether the learned schema admits the prediction's version and variant under `limits`.
+    mutating func versionRejection(_ p: Prediction) -> ItemOutcome? {
+        let limits = store.config.limits
+        return withSchema(p.model) { s -> ItemOutcome? in
+            if s.versions[p.version] == nil, s.versions.count >= limits.maxVersions {
+                s.overflow["versions", default: 0] += 1
+                return .rejected(
+                    .versionLimit,
+                    "model '\(p.model)' already has \(limits.maxVersions) versions (limits.max_versions)")
+            }
+            if let variant = p.variant, s.variants[variant] == nil, s.variants.count >= limits.maxVariants {
+                s.overflow["variants", default: 0] += 1
+                return .rejected(
+                    .variantLimit,
+                    "model '\(p.model)' already has \(limits.maxVariants) variants (limits.max_variants)")
+            }
+            return nil
+        }
+    }
+
+    /// Whether the model's classes are learned (not for generative models, whose outputs are text).
+    func learnsClasses(_ model: String) -> Bool { store.config.model(model).task != .generative }
+
+    /// The task and positive class a label of `model` is folded with now.
+    mutating func folding(_ model: String) -> LabelFolding {
+        let config = store.config.model(model)
+        return withSchema(model) { LabelFolding(config: config, schema: $0) }
     }
 
     mutating func modelID(_ name: String, at now: Int64) throws -> Int64 {
@@ -85,6 +155,8 @@ struct WriteSession {
 
     private mutating func insert(_ prepared: SQLiteStore.PreparedPrediction, receivedAt: Int64) throws -> ItemOutcome {
         let p = prepared.prediction
+        guard admitsModel(p.model) else { return modelLimitRejection }
+        if let rejection = versionRejection(p) { return rejection }
         let model = try modelID(p.model, at: receivedAt)
         let statement = try db.cachedStatement(
             sql: """
@@ -99,11 +171,13 @@ struct WriteSession {
             withSchema(p.model) { $0.counts.duplicatePredictions += 1 }
             return .duplicate
         }
-        folds.append(.prediction(p, rowID: db.lastInsertedRowID))
-        let hasHeldLabels = withSchema(p.model) { s in
-            s.observe(p)
-            return s.counts.pendingLabels > 0
+        let rowID = db.lastInsertedRowID
+        let learnClasses = learnsClasses(p.model)
+        let (admittedAll, hasHeldLabels) = withSchema(p.model) { s in
+            (s.observe(p, learnClasses: learnClasses), s.counts.pendingLabels > 0)
         }
+        // The aggregates fold only what the schema admitted, so their maps obey its caps.
+        folds.append(.prediction(admittedAll ? p : withSchema(p.model) { $0.admitted(p) }, rowID: rowID))
         if hasHeldLabels {
             let joined = try joinHeldLabel(
                 model: model, prediction: p, ttl: store.config.model(p.model).labelTTL.millis, now: receivedAt)
@@ -137,62 +211,79 @@ struct WriteSession {
             id: id, model: p.model, value: Label.value(text: row["label"], kind: row["label_kind"]),
             timestamp: row["ts"],
             metrics: metrics)
+        let folding = folding(p.model)
         try setLabel(
             model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: metricsData,
-            ts: row["ts"], at: now)
-        let seq = try journal(model: model, label, replacing: nil)
-        folds.append(.label(label, prediction: p, replacing: nil, seq: seq))
+            ts: row["ts"], folding: folding, at: now)
+        let seq = try journal(model: model, label, folding: folding, replacing: nil)
+        let (foldLabel, foldPrediction) = withSchema(p.model) { ($0.admitted(label), $0.admitted(p)) }
+        folds.append(.label(foldLabel, folding: folding, prediction: foldPrediction, replacing: nil, seq: seq))
         return true
     }
 
-    private func setLabel(model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, at now: Int64)
-        throws
-    {
+    private func setLabel(
+        model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, folding: LabelFolding,
+        at now: Int64
+    ) throws {
         let update = try db.cachedStatement(
             sql: """
-                UPDATE predictions SET label = ?, label_kind = ?, label_metrics = ?, label_ts = ?, labeled_at = ?
+                UPDATE predictions SET label = ?, label_kind = ?, label_metrics = ?, label_ts = ?, labeled_at = ?,
+                    label_fold = ?
                 WHERE model_id = ? AND ext_id = ?
                 """)
-        try update.execute(arguments: [text, kind, metrics, ts, now, model, id])
+        try update.execute(arguments: [text, kind, metrics, ts, now, folding.code, model, id])
     }
 
     // MARK: - Labels
 
     private mutating func store(_ label: Label, receivedAt: Int64) throws -> ItemOutcome {
+        guard admitsModel(label.model) else { return modelLimitRejection }
         let model = try modelID(label.model, at: receivedAt)
         let (text, kind) = label.valueColumns
         let metrics = Data(label.encodedMetrics())
         let joined = try db.cachedStatement(
             sql: """
-                SELECT labeled_at, label, label_kind, label_metrics, ts, version, variant, prediction, payload
+                SELECT labeled_at, label, label_kind, label_metrics, label_fold, ts, version, variant, prediction, payload
                 FROM predictions WHERE model_id = ? AND ext_id = ?
                 """)
         let change: WritableKeyPath<ModelSchema.Counts, Int>
         if let row = try Row.fetchOne(joined, arguments: [model, label.id]) {
-            let labeledAt: Int64? = row["labeled_at"]
-            var old: Label?
-            if labeledAt != nil {
-                let stored = try storedLabel(label, row, metricsColumn: "label_metrics")
-                if stored.sameTruth(as: label) {
-                    withSchema(label.model) { $0.counts.duplicateLabels += 1 }
-                    return .duplicate
-                }
-                old = stored
-                change = \.replacedLabels
-            } else {
-                change = \.labeled
-            }
-            try setLabel(
-                model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp,
-                at: receivedAt)
+            // Decoded before anything is written, so an unreadable row rejects only this label.
             let payload: Data = row["payload"]
             guard
                 let prediction = Prediction.decode(
                     id: label.id, model: label.model, version: row["version"], variant: row["variant"],
                     timestamp: row["ts"], outputText: row["prediction"], payload: Array(payload))
             else { throw StorageError.corruptRecord("prediction '\(label.id)'") }
-            let seq = try journal(model: model, label, replacing: old)
-            folds.append(.label(label, prediction: prediction, replacing: old, seq: seq))
+            let labeledAt: Int64? = row["labeled_at"]
+            var old: (label: Label, folding: LabelFolding)?
+            if labeledAt != nil {
+                let stored = try storedLabel(label, row, metricsColumn: "label_metrics")
+                if stored.sameTruth(as: label) {
+                    withSchema(label.model) { $0.counts.duplicateLabels += 1 }
+                    return .duplicate
+                }
+                // Rows from before label folding was stored were folded with the folding of the
+                // time, which is no longer known; today's is the best guess.
+                let code: String? = row["label_fold"]
+                old = (stored, code.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
+                change = \.replacedLabels
+            } else {
+                change = \.labeled
+            }
+            let learnClasses = learnsClasses(label.model)
+            withSchema(label.model) { $0.observe(label, learnClasses: learnClasses) }
+            let folding = folding(label.model)
+            try setLabel(
+                model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp,
+                folding: folding, at: receivedAt)
+            let seq = try journal(model: model, label, folding: folding, replacing: old)
+            let event: FoldEvent = withSchema(label.model) { s in
+                .label(
+                    s.admitted(label), folding: folding, prediction: s.admitted(prediction),
+                    replacing: old.map { (s.admitted($0.label), $0.folding) }, seq: seq)
+            }
+            folds.append(event)
         } else {
             let held = try db.cachedStatement(
                 sql: """
@@ -207,6 +298,8 @@ struct WriteSession {
             } else {
                 change = \.pendingLabels
             }
+            let learnClasses = learnsClasses(label.model)
+            withSchema(label.model) { $0.observe(label, learnClasses: learnClasses) }
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO pending_labels (model_id, ext_id, label, label_kind, metrics, ts, received_at)
@@ -217,7 +310,6 @@ struct WriteSession {
             s.counts[keyPath: change] += 1
             s.counts.labels += 1
             s.counts.lastLabelAt = max(s.counts.lastLabelAt ?? receivedAt, receivedAt)
-            s.observe(label)
         }
         return .accepted
     }
@@ -234,17 +326,20 @@ struct WriteSession {
     }
 
     /// Records a label change for the aggregates; returns its journal number.
-    private func journal(model: Int64, _ label: Label, replacing old: Label?) throws -> Int64 {
+    private func journal(
+        model: Int64, _ label: Label, folding: LabelFolding, replacing old: (label: Label, folding: LabelFolding)?
+    ) throws -> Int64 {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO label_journal (model_id, ext_id, label, label_kind, metrics, old_present, old_label, old_kind, old_metrics)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO label_journal (model_id, ext_id, label, label_kind, metrics, old_present, old_label, old_kind,
+                    old_metrics, fold, old_fold)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let (text, kind) = label.valueColumns
-        let (oldText, oldKind) = old?.valueColumns ?? (nil, nil)
+        let (oldText, oldKind) = old?.label.valueColumns ?? (nil, nil)
         try statement.execute(arguments: [
             model, label.id, text, kind, Data(label.encodedMetrics()), old == nil ? 0 : 1, oldText, oldKind,
-            old.map { Data($0.encodedMetrics()) },
+            old.map { Data($0.label.encodedMetrics()) }, folding.code, old?.folding.code,
         ])
         return db.lastInsertedRowID
     }

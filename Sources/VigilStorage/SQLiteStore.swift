@@ -26,30 +26,39 @@ public final class SQLiteStore: EventStore, Sendable {
         case labels([Label], receivedAt: Int64)
         case expire(at: Int64)
         case ensureModel(String, at: Int64)
+        /// A one-row write that proves the database takes writes again (readiness).
+        case probe(at: Int64)
     }
 
     enum Written: Sendable {
         case outcomes([ItemOutcome])
         case expired(Int)
         case modelID(Int64)
+        case probed
     }
 
     public let registry: ModelRegistry
     let pool: DatabasePool
     let config: VigilConfig
     let logger: Logger
+    /// The directory holding the database file (for free space and read-only checks).
+    let directory: String
     /// Model name → row id; only the writer thread adds, after the commit that inserted it.
     let modelIDs: Mutex<[String: Int64]>
     private let writer: Mutex<GroupCommitWriter<Write, Written>?> = Mutex(nil)
     /// Receives committed events in commit order, on `foldQueue` (off the writer thread).
     let foldSink: Mutex<(@Sendable ([FoldEvent]) -> Void)?> = Mutex(nil)
     let foldQueue = DispatchQueue(label: "vigil.storage.fold", qos: .userInitiated)
+    /// Committed events handed to `foldQueue` and not yet folded.
+    let pendingFolds = Atomic<Int>(0)
+    /// The condition the last write failed with; `nil` while writes succeed.
+    let writeCondition = Mutex<StorageUnavailable?>(nil)
 
     /// Opens (creating if needed) the database at `path`, applies migrations and loads the
     /// committed model schemas.
     public static func open(path: String, config: VigilConfig, logger: Logger) throws -> SQLiteStore {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Double(config.storage.busyTimeout.millis) / 1000)
         configuration.label = "vigil"
         let pool = try DatabasePool(path: path, configuration: configuration)
         // DatabasePool sets synchronous=NORMAL on open (durable across process crashes in WAL);
@@ -73,19 +82,21 @@ public final class SQLiteStore: EventStore, Sendable {
             schemas.append(schema)
             ids[name] = row["id"]
         }
-        return SQLiteStore(pool: pool, config: config, registry: ModelRegistry(schemas), modelIDs: ids, logger: logger)
+        return SQLiteStore(
+            pool: pool, path: path, config: config, registry: ModelRegistry(schemas), modelIDs: ids, logger: logger)
     }
 
     private init(
-        pool: DatabasePool, config: VigilConfig, registry: ModelRegistry, modelIDs: [String: Int64], logger: Logger
+        pool: DatabasePool, path: String, config: VigilConfig, registry: ModelRegistry, modelIDs: [String: Int64], logger: Logger
     ) {
         self.pool = pool
         self.config = config
         self.registry = registry
         self.modelIDs = Mutex(modelIDs)
         self.logger = logger
-        let writer = GroupCommitWriter<Write, Written> { [unowned self] requests in
-            try self.apply(requests)
+        directory = DiskSpace.directory(of: path)
+        let writer = GroupCommitWriter<Write, Written>(maxQueuedItems: config.limits.writeQueueItems) {
+            [unowned self] requests in try self.apply(requests)
         }
         self.writer.withLock { $0 = writer }
     }
@@ -104,16 +115,63 @@ public final class SQLiteStore: EventStore, Sendable {
         }
     }
 
-    func submit(_ write: Write) async throws -> Written {
-        guard let writer = self.writer.withLock({ $0 }) else { throw StorageError.closed }
-        return try await writer.submit(write)
+    func submit(_ write: Write, weight: Int = 1) async throws -> Written {
+        guard let writer = self.writer.withLock({ $0 }) else {
+            throw StorageUnavailable(.shuttingDown, retryAfterSeconds: 5)
+        }
+        return try await writer.submit(write, weight: weight)
+    }
+
+    /// The condition of the database's filesystem: read-only, or less free space than
+    /// `storage.min_free_bytes` (writes stop before the disk is full, leaving room for the
+    /// checkpoint, bucket flushes and alert state); `nil` when writes may proceed.
+    func diskCondition() -> StorageUnavailable? {
+        guard let disk = DiskSpace.of(directory: directory) else { return nil }
+        if disk.readOnly { return StorageUnavailable(.readOnly, retryAfterSeconds: 30) }
+        if disk.availableBytes < config.storage.minFreeBytes { return StorageUnavailable(.diskFull, retryAfterSeconds: 30) }
+        return nil
+    }
+
+    /// Refuses new events while the aggregates are more than `limits.fold_queue_items` behind
+    /// (back-pressure: acknowledged events are never dropped, so the queue must not outgrow memory).
+    func admitFolds() throws {
+        guard pendingFolds.load(ordering: .relaxed) < config.limits.foldQueueItems else {
+            throw StorageUnavailable(.overloaded, retryAfterSeconds: 1)
+        }
+        if let condition = diskCondition() {
+            noteCondition(condition, error: nil)
+            throw condition
+        }
+    }
+
+    /// Records the condition writes fail with (logged once per change).
+    func noteCondition(_ condition: StorageUnavailable, error: (any Error)?) {
+        let changed = writeCondition.withLock { current -> Bool in
+            defer { current = condition }
+            return current != condition
+        }
+        if changed {
+            logger.error(
+                "storage refuses writes; answering 503 until it recovers",
+                metadata: ["reason": "\(condition.reason.rawValue)", "error": "\(error.map { "\($0)" } ?? "-")"])
+        }
+    }
+
+    /// Whether the last write succeeded (storage takes writes).
+    public var isWritable: Bool { writeCondition.withLock { $0 == nil } }
+
+    /// Items waiting for the writer and committed events waiting to be folded (gauges).
+    public var queueDepths: (writer: Int, folds: Int) {
+        (writer.withLock { $0 }?.queuedItems ?? 0, pendingFolds.load(ordering: .relaxed))
     }
 
     public func ingest(predictions: [Prediction], receivedAt: Int64) async throws -> [ItemOutcome] {
         guard !predictions.isEmpty else { return [] }
+        try admitFolds()
         guard
             case .outcomes(let outcomes) = try await submit(
-                .predictions(predictions.map(PreparedPrediction.init), receivedAt: receivedAt))
+                .predictions(predictions.map(PreparedPrediction.init), receivedAt: receivedAt),
+                weight: predictions.count)
         else {
             preconditionFailure("prediction write answered with another kind")
         }
@@ -122,7 +180,9 @@ public final class SQLiteStore: EventStore, Sendable {
 
     public func ingest(labels: [Label], receivedAt: Int64) async throws -> [ItemOutcome] {
         guard !labels.isEmpty else { return [] }
-        guard case .outcomes(let outcomes) = try await submit(.labels(labels, receivedAt: receivedAt)) else {
+        try admitFolds()
+        guard case .outcomes(let outcomes) = try await submit(.labels(labels, receivedAt: receivedAt), weight: labels.count)
+        else {
             preconditionFailure("label write answered with another kind")
         }
         return outcomes
@@ -135,8 +195,45 @@ public final class SQLiteStore: EventStore, Sendable {
         return count
     }
 
-    /// Whether the database answers a trivial query (readiness).
-    public func isHealthy() async -> Bool {
-        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    /// Why storage is not ready, or `nil` when it is: the database must answer a query, and
+    /// while writes have been failing a probe write must succeed (so readiness comes back by
+    /// itself once the disk has room, the file is writable or the lock is gone).
+    public func unreadiness(at now: Int64) async -> StorageUnavailable? {
+        guard (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 else {
+            return StorageUnavailable(.ioError, retryAfterSeconds: 5)
+        }
+        if let condition = diskCondition() {
+            noteCondition(condition, error: nil)
+            return condition
+        }
+        guard let condition = writeCondition.withLock({ $0 }) else { return nil }
+        do {
+            _ = try await submit(.probe(at: now))
+            return nil
+        } catch let failure as StorageUnavailable {
+            return failure
+        } catch {
+            return condition
+        }
+    }
+
+    /// The condition behind a SQLite error that a client can wait out (disk full, read-only,
+    /// locked, I/O), with how long to wait; `nil` for any other error.
+    func condition(of error: any Error) -> StorageUnavailable? {
+        guard let error = error as? DatabaseError else { return nil }
+        switch error.resultCode {
+        case .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
+            if DiskSpace.of(directory: directory)?.readOnly == true || DiskSpace.refusesWrites(directory: directory) {
+                return StorageUnavailable(.readOnly, retryAfterSeconds: 30)
+            }
+        default: break
+        }
+        switch error.resultCode {
+        case .SQLITE_FULL: return StorageUnavailable(.diskFull, retryAfterSeconds: 30)
+        case .SQLITE_READONLY, .SQLITE_PERM: return StorageUnavailable(.readOnly, retryAfterSeconds: 30)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return StorageUnavailable(.locked, retryAfterSeconds: 1)
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN: return StorageUnavailable(.ioError, retryAfterSeconds: 5)
+        default: return nil
+        }
     }
 }

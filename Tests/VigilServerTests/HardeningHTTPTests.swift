@@ -8,12 +8,18 @@ import VigilCore
 /// (no client normalises the paths or framing these tests send).
 @Suite(.serialized) struct HardeningHTTPTests {
     static let environment = ["T_INGEST": "ingest-secret-1", "T_READ": "read-secret-2"]
+    /// Keys that de6ce92 already knew, so the same test runs against it (VIGIL_BINARY) and fails for the defect.
     static let config = """
-        server: {max_body_bytes: 65536, max_items_per_request: 500, body_timeout: 2s, header_timeout: 2s, max_connections: 8}
+        server: {max_body_bytes: 65536}
         auth:
           tokens: [{name: checkout, env: T_INGEST, scopes: [ingest]}, {name: grafana, env: T_READ, scopes: [read]}]
         evaluation_interval: 1s
         """
+    /// With the limits added for issue 10.
+    static let limited = config.replacingOccurrences(
+        of: "server: {max_body_bytes: 65536}",
+        with: "server: {max_body_bytes: 65536, max_items_per_request: 500, body_timeout: 2s, header_timeout: 2s, max_connections: 8}"
+    )
     static let read = "Authorization: Bearer read-secret-2"
     static let ingest = "Authorization: Bearer ingest-secret-1"
 
@@ -115,9 +121,11 @@ import VigilCore
     /// Fails on de6ce92: a body of many empty objects answered with one error per item.
     @Test func manyBadItemsGiveABoundedAnswer() async throws {
         try await Self.withVigil { http, _ in
-            let tooMany = "[" + Array(repeating: "{}", count: 501).joined(separator: ",") + "]"
+            // Default server.max_items_per_request: 10,000.
+            let tooMany = "[" + Array(repeating: "{}", count: 10_001).joined(separator: ",") + "]"
             let refused = try http.exchange(Self.post("/v1/predictions", tooMany))
-            #expect(refused.status == 413 && refused.body.contains("max_items_per_request"))
+            #expect(refused.status == 413 && refused.body.contains("max_items_per_request"), "\(refused.text.prefix(200))")
+            #expect(refused.body.utf8.count < 1000)
             let many = "[" + Array(repeating: "{}", count: 500).joined(separator: ",") + "]"
             let answer = try http.exchange(Self.post("/v1/predictions", many))
             #expect(answer.status == 200)
@@ -144,7 +152,14 @@ import VigilCore
             let oversized = try http.exchange(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n")
             #expect(oversized.status == 413, "oversized chunked: \(oversized.text.prefix(300))")
             #expect(oversized.body.contains("max_body_bytes") && !oversized.body.contains("NIO"))
-            // A Content-Length larger than the body sent: 408 once body_timeout (2 s) passes.
+        }
+    }
+
+    /// A Content-Length larger than the body sent: 408 once `body_timeout` passes (the process
+    /// holds no buffer for ever).
+    @Test func aBodyThatNeverArrivesIs408() async throws {
+        try await Self.withVigil(Self.limited) { http, _ in
+            let head = "POST /v1/predictions HTTP/1.1\r\nHost: x\r\n\(Self.ingest)\r\nContent-Type: application/json\r\n"
             let started = ContinuousClock.now
             let short = try http.exchange(head + "Content-Length: 1000\r\n\r\n[{\"id\": ")
             #expect(short.status == 408, "short body: \(short.text)")
@@ -155,7 +170,7 @@ import VigilCore
     /// A client that trickles its headers is closed after `header_timeout`; a connection past
     /// `max_connections` gets 503 with `Retry-After`.
     @Test func slowHeadersAndTooManyConnections() async throws {
-        try await Self.withVigil { http, _ in
+        try await Self.withVigil(Self.limited) { http, _ in
             let slow = try http.connect()
             defer { close(slow) }
             RawHTTP.write(slow, Array("GET /healthz HTTP/1.1\r\nHost: x\r\n".utf8))

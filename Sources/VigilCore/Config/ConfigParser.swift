@@ -92,8 +92,11 @@ public enum ConfigParser {
     }
 
     private static func readStorage(_ node: ConfigNode, _ storage: inout StorageConfig, _ r: inout ConfigReader) {
-        for (key, value) in r.mapping(node, "storage", allowed: ["sqlite", "retention", "synchronous"]) {
+        for (key, value) in r.mapping(node, "storage", allowed: ["sqlite", "retention", "synchronous", "busy_timeout", "min_free_bytes"]) {
             switch key {
+            case "min_free_bytes":
+                if let v = r.int(value, "storage.min_free_bytes", in: 0...(1 << 50)) { storage.minFreeBytes = Int64(v) }
+            case "busy_timeout": if let v = r.interval(value, "storage.busy_timeout") { storage.busyTimeout = v }
             case "sqlite": if let v = r.string(value, "storage.sqlite") { storage.sqlite = v }
             case "synchronous":
                 if let v = r.oneOf(value, "storage.synchronous", StorageConfig.Synchronous.self) {

@@ -97,6 +97,11 @@ public struct StorageConfig: Sendable, Equatable {
     public var eventRetention = Interval(millis: 7 * 86_400_000, text: "7d")
     public var aggregateRetention = Interval(millis: 90 * 86_400_000, text: "90d")
     public var synchronous = Synchronous.normal
+    /// How long a write waits for another process's lock before answering 503 (`database_locked`).
+    public var busyTimeout = Interval(millis: 5_000, text: "5s")
+    /// Writes stop (503 `disk_full`) while the database's filesystem has less free space than
+    /// this, so the disk never fills to the last byte under Vigil.
+    public var minFreeBytes: Int64 = 64 * 1024 * 1024
     public init() {}
 }
 

@@ -84,6 +84,13 @@ public struct EventValidator: Sendable {
         p.variant = try tag(item["variant"], "variant", .invalidVariant, wrap)
         if let ts = item["timestamp"], ts != .null {
             guard let t = Timestamp.parse(ts) else { throw wrap(.invalidTimestamp, timestampMessage) }
+            // An event time far ahead would make a bucket that never rolls up or expires.
+            guard t <= receivedAt + config.limits.maxFutureSkew.millis else {
+                throw wrap(
+                    .futureTimestamp,
+                    "timestamp is more than \(config.limits.maxFutureSkew.text) ahead of the server's clock (limits.max_future_skew)"
+                )
+            }
             p.timestamp = t
         }
         p.features = try features(item["features"], declared: config.model(model).features, wrap)

@@ -16,7 +16,7 @@ extension Prediction {
         case .number: w.write(byte: 1)
         case .bool: w.write(byte: 2)
         }
-        w.write(varint: UInt64(features.count))
+        w.write(count: features.count)
         for (name, value) in features {
             w.write(string: name)
             switch value {
@@ -36,7 +36,7 @@ extension Prediction {
             w.write(byte: 0)
         }
         NamedValues.write(scores, &w)
-        w.write(varint: UInt64(segments.count))
+        w.write(count: segments.count)
         for (name, value) in segments {
             w.write(string: name)
             w.write(string: value)
@@ -143,7 +143,7 @@ extension Label {
 /// A varint count of `(string name, double value)` pairs.
 enum NamedValues {
     static func write(_ list: [(name: String, value: Double)], _ w: inout BinaryWriter) {
-        w.write(varint: UInt64(list.count))
+        w.write(count: list.count)
         for (name, value) in list {
             w.write(string: name)
             w.write(double: value)

@@ -16,18 +16,28 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case invalidScores = "invalid_scores"
     case invalidSegments = "invalid_segments"
     case invalidMetrics = "invalid_metrics"
+    /// The event time is further ahead of the receive time than `limits.max_future_skew`.
+    case futureTimestamp = "future_timestamp"
+    /// A new model past `limits.max_models`.
+    case modelLimit = "model_limit"
+    /// A new version of a model past `limits.max_versions`.
+    case versionLimit = "version_limit"
+    /// A new variant of a model past `limits.max_variants`.
+    case variantLimit = "variant_limit"
+    /// The stored prediction a label joins cannot be decoded (see the log and `quarantine`).
+    case corruptRecord = "corrupt_record"
 
     /// The reasons an item of `kind` can be rejected for.
     public static func applicable(to kind: ItemKind) -> [RejectReason] {
         let common: [RejectReason] = [
-            .malformedJSON, .notAnObject, .invalidID, .invalidModel, .invalidTimestamp, .invalidMetrics,
+            .malformedJSON, .notAnObject, .invalidID, .invalidModel, .invalidTimestamp, .invalidMetrics, .modelLimit,
         ]
         switch kind {
-        case .label: return common + [.invalidLabel]
+        case .label: return common + [.invalidLabel, .corruptRecord]
         case .prediction, .reference:
             return common + [
                 .invalidVersion, .invalidVariant, .invalidPrediction, .invalidFeatures, .typeMismatch,
-                .invalidConfidence, .invalidScores, .invalidSegments,
+                .invalidConfidence, .invalidScores, .invalidSegments, .futureTimestamp, .versionLimit, .variantLimit,
             ]
         }
     }

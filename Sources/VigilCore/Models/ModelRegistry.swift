@@ -30,6 +30,8 @@ public enum ItemOutcome: Sendable, Equatable {
     case accepted
     /// Already stored: a retry, counted and otherwise ignored.
     case duplicate
+    /// Not stored: a bound (`limits.*`) refused it.
+    case rejected(RejectReason, String)
 }
 
 /// Durable storage of events. `ingest` returns only after the items are committed.

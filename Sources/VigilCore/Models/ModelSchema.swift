@@ -129,30 +129,21 @@ public struct ModelSchema: Sendable, Equatable, Codable {
 }
 
 extension ModelSchema {
-    /// Folds a newly stored prediction into the schema.
-    public mutating func observe(_ p: Prediction) {
+    /// Folds a newly stored prediction into the schema. `learnClasses: false` (generative
+    /// models) keeps raw outputs out of `classes`. Returns whether every feature, segment and
+    /// metric name of `p` was admitted (a cap turned none away).
+    @discardableResult
+    public mutating func observe(_ p: Prediction, learnClasses: Bool = true) -> Bool {
         counts.predictions += 1
         counts.firstPredictionAt = min(counts.firstPredictionAt ?? p.timestamp, p.timestamp)
         counts.lastPredictionAt = max(counts.lastPredictionAt ?? p.timestamp, p.timestamp)
-        for (name, value) in p.features { observe(feature: name, value) }
+        var admittedAll = true
+        for (name, value) in p.features where !observe(feature: name, value) { admittedAll = false }
         if case .number(let n) = p.output, n != n.rounded() { fractionalOutputs += 1 }
-        if fractionalOutputs == 0 {
+        if fractionalOutputs == 0, learnClasses {
             Self.bump(&classes, p.output.classKey, cap: Limits.classes, "classes", overflow: &overflow)
         }
-        for (attribute, group) in p.segments {
-            let index: Dictionary<String, [String: Int]>.Index
-            if let existing = segments.index(forKey: attribute) {
-                index = existing
-            } else {
-                guard segments.count < Limits.segmentAttributes else {
-                    overflow["segment_attributes", default: 0] += 1
-                    continue
-                }
-                segments[attribute] = [:]
-                index = segments.index(forKey: attribute)!
-            }
-            Self.bump(&segments.values[index], group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
-        }
+        for (attribute, group) in p.segments where !observe(segment: attribute, group) { admittedAll = false }
         Self.bump(&versions, p.version, cap: Limits.versions, "versions", overflow: &overflow)
         if let variant = p.variant {
             Self.bump(&variants, variant, cap: Limits.variants, "variants", overflow: &overflow)
@@ -160,15 +151,57 @@ extension ModelSchema {
         for (metric, _) in p.metrics where !predictionMetrics.contains(metric) {
             guard predictionMetrics.count < Limits.metricNames else {
                 overflow["metrics", default: 0] += 1
+                admittedAll = false
                 continue
             }
             predictionMetrics.append(metric)
         }
+        return admittedAll
+    }
+
+    private mutating func observe(segment attribute: String, _ group: String) -> Bool {
+        let index: Dictionary<String, [String: Int]>.Index
+        if let existing = segments.index(forKey: attribute) {
+            index = existing
+        } else {
+            guard segments.count < Limits.segmentAttributes else {
+                overflow["segment_attributes", default: 0] += 1
+                return false
+            }
+            segments[attribute] = [:]
+            index = segments.index(forKey: attribute)!
+        }
+        return Self.bump(
+            &segments.values[index], group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
+    }
+
+    /// `p` with only the features, segments and metric names this schema admitted: what the
+    /// aggregates may fold, so their dictionaries are bounded by the schema's caps. Admission is
+    /// permanent (a cap that turned a name away stays full), so the result is the same whenever
+    /// it is taken after `p` was observed.
+    public func admitted(_ p: Prediction) -> Prediction {
+        // Nothing was ever turned away: every observed name was admitted.
+        guard overflow["features"] != nil || overflow["segment_attributes"] != nil
+            || overflow["segment_values"] != nil || overflow["metrics"] != nil
+        else { return p }
+        var q = p
+        q.features = p.features.filter { features[$0.name] != nil }
+        q.segments = p.segments.filter { segments[$0.name]?[$0.value] != nil }
+        q.metrics = p.metrics.filter { predictionMetrics.contains($0.name) }
+        return q
+    }
+
+    /// `label` with only the metric names this schema admitted.
+    public func admitted(_ label: Label) -> Label {
+        guard label.metrics.contains(where: { !labelMetrics.contains($0.name) }) else { return label }
+        var l = label
+        l.metrics = label.metrics.filter { labelMetrics.contains($0.name) }
+        return l
     }
 
     /// Folds a stored label's truth into the schema (its class and metric names).
-    public mutating func observe(_ label: Label) {
-        if let value = label.value, fractionalOutputs == 0 {
+    public mutating func observe(_ label: Label, learnClasses: Bool = true) {
+        if let value = label.value, fractionalOutputs == 0, learnClasses {
             Self.bump(&classes, value.classKey, cap: Limits.classes, "classes", overflow: &overflow)
         }
         for (metric, _) in label.metrics where !labelMetrics.contains(metric) {
@@ -182,28 +215,31 @@ extension ModelSchema {
 
     /// One hash lookup per known feature: this runs for every feature of every prediction on
     /// the single writer thread.
-    private mutating func observe(feature name: String, _ value: FeatureValue) {
+    private mutating func observe(feature name: String, _ value: FeatureValue) -> Bool {
         if let index = features.index(forKey: name) {
             features.values[index].record(value.impliedType)
-            return
+            return true
         }
         guard features.count < Limits.features else {
             overflow["features", default: 0] += 1
-            return
+            return false
         }
         featureOrder.append(name)
         var info = FeatureInfo(type: nil, declared: false, typeConflicts: 0, missing: 0)
         info.record(value.impliedType)
         features[name] = info
+        return true
     }
 
+    @discardableResult
     private static func bump(
         _ counts: inout [String: Int], _ key: String, cap: Int, _ what: String, overflow: inout [String: Int]
-    ) {
+    ) -> Bool {
         if counts[key] != nil || counts.count < cap {
             counts[key, default: 0] += 1
-        } else {
-            overflow[what, default: 0] += 1
+            return true
         }
+        overflow[what, default: 0] += 1
+        return false
     }
 }

@@ -33,8 +33,11 @@ public struct BucketID: Sendable, Hashable {
 public enum FoldEvent: Sendable {
     /// A newly stored prediction and its row id.
     case prediction(Prediction, rowID: Int64)
-    /// A label joined to its prediction (replacing `replacing`, if any), and its journal number.
-    case label(Label, prediction: Prediction, replacing: Label?, seq: Int64)
+    /// A label joined to its prediction, folded with `folding`, replacing `replacing` (with the
+    /// folding it was applied with), if any; and its journal number.
+    case label(
+        Label, folding: LabelFolding, prediction: Prediction, replacing: (label: Label, folding: LabelFolding)?,
+        seq: Int64)
 }
 
 /// What a flush writes: changed buckets, rolled-up minute buckets to delete, and the last
@@ -137,11 +140,13 @@ public final class AggregateBook: Sendable {
                     s.predictionWatermark = rowID
                     let context = context(p.model, &s)
                     update(bucket(for: p, &s), &s) { $0.fold(p, context: context) }
-                case .label(let label, let p, let old, let seq):
+                case .label(let label, let folding, let p, let old, let seq):
                     guard seq > s.labelWatermark else { continue }
                     s.labelWatermark = seq
                     let context = context(p.model, &s)
-                    update(bucket(for: p, &s), &s) { $0.fold(label: label, of: p, replacing: old, context: context) }
+                    update(bucket(for: p, &s), &s) {
+                        $0.fold(label: label, folding: folding, of: p, replacing: old, context: context)
+                    }
                 }
             }
         }

@@ -9,8 +9,8 @@ extension NumericAggregate {
         w.write(blob: sketch.encoded())
         w.write(blob: histogram?.encoded() ?? [])
         w.write(int: generation)
-        w.write(varint: UInt64(binned))
-        w.write(varint: UInt64(outOfRange))
+        w.write(count: binned)
+        w.write(count: outOfRange)
     }
 
     static func decode(from r: inout BinaryReader) -> NumericAggregate? {
@@ -56,9 +56,9 @@ extension BucketAggregate {
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 4096)
         w.write(byte: Self.formatVersion)
-        w.write(varint: UInt64(predictions))
-        w.write(varint: UInt64(labeled))
-        w.write(varint: UInt64(overflow))
+        w.write(count: predictions)
+        w.write(count: labeled)
+        w.write(count: overflow)
         Self.write(numeric, &w) { $0.encode(into: &$1) }
         Self.write(categorical, &w) { $1.write(blob: $0.encoded()) }
         w.write(blob: outputClasses.encoded())
@@ -68,7 +68,7 @@ extension BucketAggregate {
         w.write(blob: expected.encoded())
         w.write(int: calibrationGeneration)
         w.write(blob: calibration.encoded())
-        w.write(varint: UInt64(regression.count))
+        w.write(count: regression.count)
         w.write(double: regression.absoluteErrorSum)
         w.write(double: regression.squaredErrorSum)
         w.write(blob: regression.truth.encoded())
@@ -124,7 +124,7 @@ extension BucketAggregate {
     private static func write<V>(
         _ map: [String: V], _ w: inout BinaryWriter, _ element: (V, inout BinaryWriter) -> Void
     ) {
-        w.write(varint: UInt64(map.count))
+        w.write(count: map.count)
         for key in map.keys.sorted() {
             w.write(string: key)
             element(map[key]!, &w)

@@ -74,44 +74,43 @@ public struct BucketAggregate: Sendable, Equatable {
         }
     }
 
-    /// Folds a label joined to its prediction; `replacing` is the label it replaces, whose
+    /// Folds a label joined to its prediction with the task and positive class of `folding`;
+    /// `replacing` is the label it replaces with the folding that label was applied with, whose
     /// contribution is taken back first (sketch quantiles of label metrics keep it, see README).
-    public mutating func fold(label: Label, of p: Prediction, replacing old: Label?, context: FoldContext) {
+    public mutating func fold(
+        label: Label, folding: LabelFolding, of p: Prediction, replacing old: (label: Label, folding: LabelFolding)?,
+        context: FoldContext
+    ) {
         if let old {
-            apply(old, of: p, context: context, sign: -1)
+            apply(old.label, folding: old.folding, of: p, context: context, sign: -1)
         } else {
             labeled += 1
         }
-        apply(label, of: p, context: context, sign: 1)
+        apply(label, folding: folding, of: p, context: context, sign: 1)
     }
 
-    private mutating func apply(_ label: Label, of p: Prediction, context: FoldContext, sign: Int) {
+    /// Classes a bucket's confusion matrix holds; labels of further classes count in `overflow`.
+    public static let maxConfusionClasses = 100
+
+    private mutating func apply(_ label: Label, folding: LabelFolding, of p: Prediction, context: FoldContext, sign: Int)
+    {
         if let truth = label.value {
-            if context.task == .regression {
+            if folding.task == .regression {
                 if let y = truth.numericValue, let yHat = p.output.numericValue {
                     regression.add(truth: y, predicted: yHat, sign: sign)
                 }
-            } else if context.isClassification {
-                confusion.add(truth: truth.classKey, predicted: p.output.classKey, count: sign)
+            } else if folding.isClassification {
+                let (t, predicted) = (truth.classKey, p.output.classKey)
+                if sign < 0 {
+                    confusion.remove(truth: t, predicted: predicted)
+                } else if confusion.admits(truth: t, predicted: predicted, maxClasses: Self.maxConfusionClasses) {
+                    confusion.add(truth: t, predicted: predicted)
+                } else {
+                    overflow += 1
+                }
             }
-            if let positive = context.positiveClass {
-                let actual = truth.classKey == positive
-                let predicted = p.output.classKey == positive
-                if let prob = context.positiveProbability(of: p), prob.isFinite {
-                    let clamped = Swift.min(1, Swift.max(0, prob))
-                    if sign > 0 {
-                        calibration.add(probability: clamped, positive: actual)
-                    } else {
-                        calibration.remove(probability: clamped, positive: actual)
-                    }
-                }
-                forEachGroup(of: p, context: context, creating: false) { counters in
-                    if sign > 0 {
-                        counters.addOutcome(predictedPositive: predicted, actualPositive: actual)
-                    } else {
-                        counters.removeOutcome(predictedPositive: predicted, actualPositive: actual)
-                    }
-                }
+            if let positive = folding.positiveClass {
+                applyBinary(truth.classKey == positive, positive: positive, of: p, context: context, sign: sign)
             }
         }
         for (name, value) in label.metrics {
@@ -123,10 +122,31 @@ public struct BucketAggregate: Sendable, Equatable {
         }
     }
 
+    /// Calibration and per-group outcomes of a binary label.
+    private mutating func applyBinary(_ actual: Bool, positive: String, of p: Prediction, context: FoldContext, sign: Int)
+    {
+        let predicted = p.output.classKey == positive
+        if let prob = FoldContext.positiveProbability(of: p, positive: positive), prob.isFinite {
+            let clamped = Swift.min(1, Swift.max(0, prob))
+            if sign > 0 {
+                calibration.add(probability: clamped, positive: actual)
+            } else {
+                calibration.remove(probability: clamped, positive: actual)
+            }
+        }
+        forEachGroup(of: p, context: context, creating: false) { counters in
+            if sign > 0 {
+                counters.addOutcome(predictedPositive: predicted, actualPositive: actual)
+            } else {
+                counters.removeOutcome(predictedPositive: predicted, actualPositive: actual)
+            }
+        }
+    }
+
     private mutating func forEachGroup(
         of p: Prediction, context: FoldContext, creating: Bool = true, _ body: (inout GroupCounters) -> Void
     ) {
-        for spec in context.segments {
+        for spec in context.specs(for: p) {
             guard let group = spec.group(of: p.segments) else { continue }
             let name = spec.name
             if groups[name]?[group] == nil {
@@ -156,6 +176,11 @@ public struct BucketAggregate: Sendable, Equatable {
         regression.merge(other.regression)
         for (spec, byGroup) in other.groups {
             for (group, counters) in byGroup {
+                // The same cap as folding: a merge of many buckets holds at most `maxGroups` groups.
+                if groups[spec]?[group] == nil, (groups[spec]?.count ?? 0) >= FoldContext.maxGroups {
+                    overflow += counters.predictions
+                    continue
+                }
                 groups[spec, default: [:]][group, default: GroupCounters()].merge(counters)
             }
         }

@@ -5,6 +5,10 @@ public struct FoldContext: Sendable {
     public var task: ModelTask
     public var positiveClass: String?
     public var segments: [SegmentSpec]
+    /// Whether `segments` were learned (no configured specification): then each prediction is
+    /// grouped by its own (schema-admitted) attributes, so a label's take-back meets exactly the
+    /// groups its prediction was counted in, however many attributes were learned since.
+    public var learnedSegments = false
     public var ranges: [String: ClosedRange<Double>]
     public var reference: ReferenceProfile?
 
@@ -35,6 +39,13 @@ public struct FoldContext: Sendable {
         let positive: String? =
             task == .binary ? (schema?.positiveClass(declared: config.positiveClass) ?? config.positiveClass) : nil
         self.init(task: task, positiveClass: positive, segments: specs, ranges: config.ranges, reference: reference)
+        learnedSegments = config.segments.isEmpty
+    }
+
+    /// The segment specifications a prediction is grouped by.
+    func specs(for p: Prediction) -> [SegmentSpec] {
+        guard learnedSegments else { return segments }
+        return p.segments.map { SegmentSpec([$0.name]) }
     }
 
     var isClassification: Bool { task == .binary || task == .multiclass }
@@ -49,6 +60,11 @@ public struct FoldContext: Sendable {
     /// (1 − confidence when the positive class was not predicted).
     public func positiveProbability(of p: Prediction) -> Double? {
         guard let positive = positiveClass else { return nil }
+        return Self.positiveProbability(of: p, positive: positive)
+    }
+
+    /// P(`positive`) of a binary prediction (see `positiveProbability(of:)`).
+    public static func positiveProbability(of p: Prediction, positive: String) -> Double? {
         if let s = p.scores.first(where: { $0.name == positive }) { return s.value }
         guard let c = p.confidence else { return nil }
         return p.output.classKey == positive ? c : 1 - c

@@ -2,12 +2,12 @@ import VigilStats
 
 extension NumericReference {
     func encode(into w: inout BinaryWriter) {
-        w.write(varint: UInt64(edges.count))
+        w.write(count: edges.count)
         for e in edges { w.write(double: e) }
-        for c in counts { w.write(varint: UInt64(c)) }
+        for c in counts { w.write(count: c) }
         if let values {
             w.write(byte: 1)
-            w.write(varint: UInt64(values.count))
+            w.write(count: values.count)
             for v in values { w.write(double: v) }
         } else {
             w.write(byte: 0)
@@ -54,16 +54,16 @@ extension ReferenceProfile {
         w.write(int: generation)
         w.write(string: source.rawValue)
         w.write(int: createdAt)
-        w.write(varint: UInt64(rows))
-        w.write(varint: UInt64(labeled))
+        w.write(count: rows)
+        w.write(count: labeled)
         w.write(int: from ?? Int64.min)
         w.write(int: to ?? Int64.min)
-        w.write(varint: UInt64(numeric.count))
+        w.write(count: numeric.count)
         for name in numeric.keys.sorted() {
             w.write(string: name)
             numeric[name]!.encode(into: &w)
         }
-        w.write(varint: UInt64(categorical.count))
+        w.write(count: categorical.count)
         for name in categorical.keys.sorted() {
             w.write(string: name)
             w.write(blob: categorical[name]!.encoded())

@@ -42,8 +42,23 @@ public struct SegmentSpec: Sendable, Hashable {
 
     public init(_ attributes: [String]) { self.attributes = attributes }
 
-    /// The name the document and `/metrics` use.
-    public var name: String { attributes.joined(separator: Self.separator) }
+    /// The name the document and `/metrics` use: the attributes joined by `×`, each with `\` and
+    /// `×` escaped, so `["a×b", "c"]` and `["a", "b×c"]` cannot share a name.
+    public var name: String { Self.join(attributes) }
+
+    /// Joins parts with `×`, escaping `\` and `×` inside a part when there are several parts.
+    static func join(_ parts: [String]) -> String {
+        guard parts.count > 1 else { return parts.first ?? "" }
+        return parts.map { part in
+            guard part.contains("\\") || part.contains(separator) else { return part }
+            var escaped = ""
+            for character in part {
+                if character == "\\" || String(character) == separator { escaped.append("\\") }
+                escaped.append(character)
+            }
+            return escaped
+        }.joined(separator: separator)
+    }
 
     /// The prediction's group, or `nil` when it lacks one of the attributes.
     public func group(of segments: [(name: String, value: String)]) -> String? {
@@ -55,6 +70,6 @@ public struct SegmentSpec: Sendable, Hashable {
             guard let value = segments.first(where: { $0.name == attribute })?.value else { return nil }
             parts.append(value)
         }
-        return parts.joined(separator: Self.separator)
+        return Self.join(parts)
     }
 }

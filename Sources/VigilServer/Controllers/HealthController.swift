@@ -11,11 +11,11 @@ struct HealthController: Sendable {
         JSONResponse.make(Status(status: "ok"))
     }
 
-    /// Ready when the database (opened with migrations applied at start-up) answers a query.
+    /// Ready when the database (opened with migrations applied at start-up) answers a query and
+    /// takes writes; `503` with the reason and `Retry-After` while it does not (disk full,
+    /// read-only, locked, I/O error).
     func readyz(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard await services.store.isHealthy() else {
-            throw APIError(.serviceUnavailable, "storage is not answering")
-        }
+        if let condition = await services.store.unreadiness(at: services.now()) { throw condition }
         return JSONResponse.make(Status(status: "ready"))
     }
 
@@ -23,6 +23,10 @@ struct HealthController: Sendable {
         for schema in services.store.registry.snapshot().values {
             services.metrics.setPendingLabels(model: schema.name, count: schema.counts.pendingLabels)
         }
+        let depths = services.store.queueDepths
+        services.metrics.setQueues(
+            writer: depths.writer, folds: depths.folds, writable: services.store.isWritable,
+            connections: services.connections.count)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(

@@ -46,14 +46,18 @@ struct IngestController: Sendable {
         let (items, ndjsonErrors) = try await parse(request, context: context, kind: .prediction)
         var errors = ndjsonErrors
         var valid: [Prediction] = []
+        var indices: [Int] = []
         valid.reserveCapacity(items.count)
         for (index, item) in items {
             switch validator.prediction(item, index: index, receivedAt: now) {
-            case .success(let p): valid.append(p)
+            case .success(let p):
+                valid.append(p)
+                indices.append(index)
             case .failure(let e): errors.append(e)
             }
         }
         let outcomes = try await services.store.ingest(predictions: valid, receivedAt: now)
+        errors += Self.rejections(outcomes, indices: indices, ids: valid.map(\.id))
         var stored: [SeriesKey: Int] = [:]
         for (p, outcome) in zip(valid, outcomes) where outcome == .accepted {
             stored[SeriesKey(model: p.model, version: p.version), default: 0] += 1
@@ -70,13 +74,17 @@ struct IngestController: Sendable {
         let (items, ndjsonErrors) = try await parse(request, context: context, kind: .label)
         var errors = ndjsonErrors
         var valid: [Label] = []
+        var indices: [Int] = []
         for (index, item) in items {
             switch validator.label(item, index: index) {
-            case .success(let l): valid.append(l)
+            case .success(let l):
+                valid.append(l)
+                indices.append(index)
             case .failure(let e): errors.append(e)
             }
         }
         let outcomes = try await services.store.ingest(labels: valid, receivedAt: now)
+        errors += Self.rejections(outcomes, indices: indices, ids: valid.map(\.id))
         var stored: [String: Int] = [:]
         for (l, outcome) in zip(valid, outcomes) where outcome == .accepted { stored[l.model, default: 0] += 1 }
         for (model, count) in stored { services.metrics.recordLabels(model: model, count: count) }
@@ -122,7 +130,11 @@ struct IngestController: Sendable {
     private func respond(outcomes: [ItemOutcome], errors: [ItemError], kind: ItemKind) -> Response {
         var body = ResponseBody()
         for outcome in outcomes {
-            if outcome == .accepted { body.accepted += 1 } else { body.duplicates += 1 }
+            switch outcome {
+            case .accepted: body.accepted += 1
+            case .duplicate: body.duplicates += 1
+            case .rejected: break  // listed in `errors`
+            }
         }
         body.rejected = errors.count
         body.errors = Self.listed(errors)
@@ -136,6 +148,16 @@ struct IngestController: Sendable {
 }
 
 extension IngestController {
+    /// The items storage refused (a bound in `limits`), as item errors at their request index.
+    static func rejections(_ outcomes: [ItemOutcome], indices: [Int], ids: [String]) -> [ItemError] {
+        var errors: [ItemError] = []
+        for (i, outcome) in outcomes.enumerated() {
+            guard case .rejected(let reason, let message) = outcome else { continue }
+            errors.append(ItemError(index: indices[i], id: ids[i], reason: reason, message: message))
+        }
+        return errors
+    }
+
     /// The first `maxListedErrors` item errors by index, as response bodies.
     static func listed(_ errors: [ItemError]) -> [ItemErrorBody] {
         errors.sorted { $0.index < $1.index }.prefix(maxListedErrors).map {

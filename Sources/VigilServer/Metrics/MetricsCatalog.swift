@@ -129,6 +129,27 @@ public final class MetricsCatalog: Sendable {
         gauge.set(Double(count))
     }
 
+    static let queueGauges = [
+        (name: "vigil_storage_write_queue_items", help: "Items waiting for the storage writer."),
+        (name: "vigil_storage_fold_queue_events", help: "Committed events waiting to be folded into the aggregates."),
+        (name: "vigil_storage_writable", help: "1 while storage takes writes, 0 while it refuses them (see /readyz)."),
+        (name: "vigil_http_connections", help: "Open HTTP connections."),
+    ]
+
+    /// Sets the queue, storage and connection gauges.
+    func setQueues(writer: Int, folds: Int, writable: Bool, connections: Int) {
+        let values = [Double(writer), Double(folds), writable ? 1 : 0, Double(connections)]
+        for (family, value) in zip(Self.queueGauges, values) {
+            let gauge = gauges.withLock { cache in
+                if let g = cache["\u{1}" + family.name] { return g }
+                let g = registry.makeGauge(name: family.name, labels: [], help: family.help)
+                cache["\u{1}" + family.name] = g
+                return g
+            }
+            gauge.set(value)
+        }
+    }
+
     /// Records one request's duration under its route template.
     public func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         let labels = [("method", method), ("route", route), ("status", String(status))]

@@ -54,10 +54,10 @@ public struct BinnedHistogram: Sendable, Equatable {
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 16 * edges.count + 16)
-        w.write(varint: UInt64(edges.count))
+        w.write(count: edges.count)
         for e in edges { w.write(double: e) }
-        for c in counts { w.write(varint: UInt64(c)) }
-        w.write(varint: UInt64(missing))
+        for c in counts { w.write(count: c) }
+        w.write(count: missing)
         return w.bytes
     }
 

@@ -53,13 +53,13 @@ public struct CategoryCounts: Sendable, Equatable {
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
-        w.write(varint: UInt64(capacity))
-        w.write(varint: UInt64(other))
-        w.write(varint: UInt64(missing))
-        w.write(varint: UInt64(counts.count))
+        w.write(count: capacity)
+        w.write(count: other)
+        w.write(count: missing)
+        w.write(count: counts.count)
         for (category, count) in counts.sorted(by: { $0.key < $1.key }) {
             w.write(string: category)
-            w.write(varint: UInt64(count))
+            w.write(count: count)
         }
         return w.bytes
     }

@@ -5,18 +5,47 @@
 public struct ConfusionMatrix: Sendable, Equatable {
     public private(set) var counts: [String: [String: Int]] = [:]
     public private(set) var total = 0
+    /// Class → number of (truth, predicted) pairs naming it, so the class count is known in O(1).
+    private var pairsNaming: [String: Int] = [:]
 
     public init() {}
+
+    /// The number of distinct classes (truth or predicted).
+    public var classCount: Int { pairsNaming.count }
 
     /// Counts one labelled prediction; a negative `count` takes counts back (a replaced label),
     /// and a pair whose count returns to zero is forgotten, so its classes leave `classes`.
     public mutating func add(truth: String, predicted: String, count: Int = 1) {
+        let before = counts[truth]?[predicted] ?? 0
         counts[truth, default: [:]][predicted, default: 0] += count
         total += count
-        if counts[truth]![predicted]! == 0 {
+        let after = counts[truth]![predicted]!
+        if after == 0 {
             counts[truth]![predicted] = nil
             if counts[truth]!.isEmpty { counts[truth] = nil }
         }
+        if before == 0, after != 0 { name(truth, predicted, +1) }
+        if before != 0, after == 0 { name(truth, predicted, -1) }
+    }
+
+    private mutating func name(_ truth: String, _ predicted: String, _ delta: Int) {
+        for c in truth == predicted ? [truth] : [truth, predicted] {
+            pairsNaming[c, default: 0] += delta
+            if pairsNaming[c] == 0 { pairsNaming[c] = nil }
+        }
+    }
+
+    /// Whether counting the pair keeps the matrix within `maxClasses` classes.
+    public func admits(truth: String, predicted: String, maxClasses: Int) -> Bool {
+        let new = (pairsNaming[truth] == nil ? 1 : 0) + (truth != predicted && pairsNaming[predicted] == nil ? 1 : 0)
+        return classCount + new <= maxClasses
+    }
+
+    /// Takes back one count of the pair, if it has one (never below zero: a pair a cap kept out
+    /// was never counted).
+    public mutating func remove(truth: String, predicted: String) {
+        guard count(truth: truth, predicted: predicted) > 0 else { return }
+        add(truth: truth, predicted: predicted, count: -1)
     }
 
     /// Adds another matrix's counts.
@@ -50,11 +79,11 @@ public struct ConfusionMatrix: Sendable, Equatable {
         let entries = counts.flatMap { t, row in row.map { (t, $0.key, $0.value) } }.sorted {
             ($0.0, $0.1) < ($1.0, $1.1)
         }
-        w.write(varint: UInt64(entries.count))
+        w.write(count: entries.count)
         for (t, p, c) in entries {
             w.write(string: t)
             w.write(string: p)
-            w.write(varint: UInt64(c))
+            w.write(count: c)
         }
         return w.bytes
     }

@@ -76,8 +76,8 @@ public struct Moments: Sendable, Equatable {
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 48)
-        w.write(varint: UInt64(count))
-        w.write(varint: UInt64(missing))
+        w.write(count: count)
+        w.write(count: missing)
         w.write(double: mean)
         w.write(double: m2)
         w.write(double: min)

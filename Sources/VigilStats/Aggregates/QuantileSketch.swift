@@ -139,14 +139,14 @@ extension QuantileSketch {
     /// k, count, min, max, seed, then each level as a count and its values.
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 48 + 8 * retained)
-        w.write(varint: UInt64(k))
-        w.write(varint: UInt64(count))
+        w.write(count: k)
+        w.write(count: count)
         w.write(double: min)
         w.write(double: max)
         w.write(varint: random.state)
-        w.write(varint: UInt64(levels.count))
+        w.write(count: levels.count)
         for level in levels {
-            w.write(varint: UInt64(level.count))
+            w.write(count: level.count)
             for v in level { w.write(double: v) }
         }
         return w.bytes
@@ -171,7 +171,11 @@ extension QuantileSketch {
                 guard let v = r.readDouble(), v.isFinite else { return nil }
                 level.append(v)
             }
-            weight += level.count << h
+            // Hostile bytes can claim weights that overflow: refuse them instead of trapping.
+            let (shifted, shiftOverflow) = level.count.multipliedReportingOverflow(by: 1 << h)
+            let (sum, sumOverflow) = weight.addingReportingOverflow(shifted)
+            guard !shiftOverflow, !sumOverflow else { return nil }
+            weight = sum
             sketch.levels.append(level)
         }
         guard r.isAtEnd, weight == Int(count) else { return nil }

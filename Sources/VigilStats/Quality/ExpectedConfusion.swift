@@ -48,7 +48,7 @@ public struct ExpectedConfusion: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 40)
         for v in [truePositives, falsePositives, falseNegatives, trueNegatives] { w.write(double: v) }
-        w.write(varint: UInt64(count))
+        w.write(count: count)
         return w.bytes
     }
 
@@ -79,7 +79,12 @@ public struct CalibrationBins: Sendable, Equatable {
     public init() {}
 
     /// The bin of probability p: ⌊10p⌋, with p = 1 in the last bin.
-    public static func bin(of p: Double) -> Int { Swift.min(binCount - 1, Swift.max(0, Int(p * Double(binCount)))) }
+    /// Total: NaN falls in the first bin, out-of-range values in the outer bins.
+    public static func bin(of p: Double) -> Int {
+        guard p > 0 else { return 0 }
+        guard p < 1 else { return binCount - 1 }
+        return Swift.min(binCount - 1, Int(p * Double(binCount)))
+    }
 
     public mutating func add(probability p: Double, positive: Bool) {
         let b = Self.bin(of: p)
@@ -90,9 +95,10 @@ public struct CalibrationBins: Sendable, Equatable {
         squaredErrorSum += (p - y) * (p - y)
     }
 
-    /// Takes back one `add` (a replaced label).
+    /// Takes back one `add` (a replaced label); a bin with nothing of that outcome is left as is.
     public mutating func remove(probability p: Double, positive: Bool) {
         let b = Self.bin(of: p)
+        guard positive ? outcomeSums[b] > 0 : counts[b] - outcomeSums[b] > 0 else { return }
         counts[b] -= 1
         probabilitySums[b] -= p
         if positive { outcomeSums[b] -= 1 }
@@ -130,9 +136,9 @@ public struct CalibrationBins: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 200)
         for b in 0..<Self.binCount {
-            w.write(varint: UInt64(counts[b]))
+            w.write(count: counts[b])
             w.write(double: probabilitySums[b])
-            w.write(varint: UInt64(outcomeSums[b]))
+            w.write(count: outcomeSums[b])
         }
         w.write(double: squaredErrorSum)
         return w.bytes

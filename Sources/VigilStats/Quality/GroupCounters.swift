@@ -29,13 +29,13 @@ public struct GroupCounters: Sendable, Equatable {
         }
     }
 
-    /// Takes back one `addOutcome` (a replaced label).
+    /// Takes back one `addOutcome` (a replaced label); a count never goes below zero.
     public mutating func removeOutcome(predictedPositive: Bool, actualPositive: Bool) {
         switch (predictedPositive, actualPositive) {
-        case (true, true): truePositives -= 1
-        case (true, false): falsePositives -= 1
-        case (false, true): falseNegatives -= 1
-        case (false, false): trueNegatives -= 1
+        case (true, true): truePositives = Swift.max(0, truePositives - 1)
+        case (true, false): falsePositives = Swift.max(0, falsePositives - 1)
+        case (false, true): falseNegatives = Swift.max(0, falseNegatives - 1)
+        case (false, false): trueNegatives = Swift.max(0, trueNegatives - 1)
         }
     }
 
@@ -116,7 +116,7 @@ extension GroupCounters {
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 16)
         for v in [predictions, selected, truePositives, falsePositives, falseNegatives, trueNegatives] {
-            w.write(varint: UInt64(v))
+            w.write(count: v)
         }
         return w.bytes
     }

@@ -97,7 +97,7 @@ public struct IsotonicCalibrator: Sendable, Equatable {
     /// Thresholds then values, as a count and doubles.
     public func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 16 + thresholds.count * 16)
-        w.write(varint: UInt64(thresholds.count))
+        w.write(count: thresholds.count)
         for x in thresholds { w.write(double: x) }
         for y in values { w.write(double: y) }
         return w.bytes
