@@ -258,4 +258,37 @@ import VigilCore
             }
         }
     }
+
+    // MARK: - Independence
+
+    /// Two notifications each for a receiver that never answers in time and for a healthy one:
+    /// the healthy one gets both at once, in order, while the slow one times out.
+    @Test func aSlowNotifierDoesNotDelayAnother() async throws {
+        let slow = FaultyReceiver(otherwise: .slowHead(.seconds(30)))
+        let fast = FaultyReceiver()
+        try await slow.whileRunning {
+            try await fast.whileRunning {
+                let config = Self.config(
+                    [
+                        ("slow", "http://127.0.0.1:\(slow.port.withLock { $0 })/hook"),
+                        ("fast", "http://127.0.0.1:\(fast.port.withLock { $0 })/hook"),
+                    ], rules: ["AmountDrift", "AmountDriftAgain"])
+                try await Self.withVigil(config, timeout: .seconds(4)) { vigil in
+                    try await vigil.drift()
+                    let queued = ContinuousClock.now
+                    try await HTTP.eventually(.seconds(10), "both notifications at the healthy receiver") {
+                        fast.posts.count == 2
+                    }
+                    #expect(
+                        ContinuousClock.now - queued < .seconds(2),
+                        "the healthy notifier waited for the slow one's 4 s timeout")
+                    let rules = fast.posts.compactMap {
+                        (try? JSONParser.parse(Array($0.body.utf8)))?["groupLabels"]?["alertname"]?.stringValue
+                    }
+                    #expect(rules == ["AmountDrift", "AmountDriftAgain"])
+                    #expect(try vigil.outbox().map(\.notifier) == ["slow", "slow"])
+                }
+            }
+        }
+    }
 }
