@@ -291,4 +291,45 @@ import VigilCore
             }
         }
     }
+
+    // MARK: - A failed save loses nothing
+
+    /// The evaluation that fires the alert cannot save (a trigger makes the outbox insert fail);
+    /// the next one, after the fault is gone, must still queue the notification, delivered once.
+    @Test func aNotificationIsQueuedAfterAFailedSave() async throws {
+        let receiver = FaultyReceiver()
+        try await receiver.whileRunning {
+            let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
+            try await Self.withVigil(Self.config([("hook", url)])) { vigil in
+                let fault = try Self.database(vigil.db)
+                try await fault.write { db in
+                    try db.execute(
+                        sql: """
+                            CREATE TRIGGER injected_fault BEFORE INSERT ON outbox
+                            BEGIN SELECT RAISE(ABORT, 'injected fault'); END
+                            """)
+                }
+                try await vigil.drift()
+                #expect(try vigil.outbox().isEmpty)
+                try await fault.write { db in try db.execute(sql: "DROP TRIGGER injected_fault") }
+
+                vigil.clock.advance(byMillis: 60_000)
+                await vigil.engine.evaluate(at: vigil.clock.now)
+                try await HTTP.eventually(.seconds(5), "the firing notification") { receiver.posts.count == 1 }
+                try await HTTP.eventually(.seconds(5), "the outbox to drain") { try vigil.outbox().isEmpty }
+                let body = try JSONParser.parse(Array(try #require(receiver.posts.first).body.utf8))
+                #expect(body["status"]?.stringValue == "firing")
+                #expect(body["notification_reason"]?.stringValue == "new")
+                let (_, alerts, _) = try await vigil.client.send(.get, "/v1/alerts?state=firing")
+                #expect(alerts?["alerts"]?.array.count == 1)
+
+                // Nothing new a minute later: exactly one notification.
+                vigil.clock.advance(byMillis: 60_000)
+                await vigil.engine.evaluate(at: vigil.clock.now)
+                try await Task.sleep(for: .seconds(1))
+                #expect(receiver.posts.count == 1)
+                #expect(try vigil.outbox().isEmpty)
+            }
+        }
+    }
 }
