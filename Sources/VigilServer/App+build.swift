@@ -49,6 +49,8 @@ public struct AppOptions: Sendable {
     public var onEngine: @Sendable (WindowEngine) -> Void = { _ in }
     /// How often the outbox is polled for due notifications.
     public var outboxPoll: Duration = .milliseconds(200)
+    /// How long one notification delivery may take, answer included (tests shorten it).
+    public var notificationTimeout: Duration = .seconds(10)
     public init() {}
 }
 
@@ -107,7 +109,8 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
         OutboxDispatcher(
             store: store,
             sender: NotificationSender(
-                client: HTTPClient(eventLoopGroupProvider: .singleton), notifiers: config.notifiers, secrets: secrets),
+                client: NotificationSender.makeClient(), notifiers: config.notifiers, secrets: secrets,
+                timeout: options.notificationTimeout),
             metrics: metrics, poll: options.outboxPoll, clock: ContinuousClock(), now: options.now, logger: logger),
         EvaluationService(
             engine: engine, interval: .milliseconds(config.evaluationInterval.millis), clock: ContinuousClock(),

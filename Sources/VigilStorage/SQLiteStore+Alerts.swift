@@ -116,22 +116,29 @@ extension SQLiteStore {
 
     // MARK: - Outbox
 
-    /// The oldest pending notification of each notifier (delivery is in order per notifier, so
-    /// a resolved notification never overtakes its firing one).
-    public func outboxHeads() async throws -> [OutboxEntry] {
+    /// The oldest pending notification of `notifier`, if any. Delivery is in order per notifier,
+    /// so a resolved notification never overtakes its firing one.
+    public func outboxHead(of notifier: String) async throws -> OutboxEntry? {
         try await pool.read { db in
-            try Row.fetchAll(
+            try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT o.id, o.notifier, o.body, o.created_at, o.attempts, o.next_attempt_at FROM outbox o
-                    JOIN (SELECT notifier, min(id) AS id FROM outbox WHERE state = 0 GROUP BY notifier) h ON h.id = o.id
-                    """
+                    SELECT id, notifier, body, created_at, attempts, next_attempt_at FROM outbox
+                    WHERE state = 0 AND notifier = ? ORDER BY id LIMIT 1
+                    """, arguments: [notifier]
             ).map { row in
                 let body: Data = row["body"]
                 return OutboxEntry(
                     id: row["id"], notifier: row["notifier"], body: Array(body), createdAt: row["created_at"],
                     attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"])
             }
+        }
+    }
+
+    /// The notifiers with pending notifications.
+    public func outboxNotifiers() async throws -> [String] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT notifier FROM outbox WHERE state = 0 ORDER BY notifier")
         }
     }
 

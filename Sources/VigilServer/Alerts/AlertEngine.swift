@@ -11,7 +11,7 @@ public final class AlertEngine: Sendable {
     /// Firing alerts are pushed to Alertmanager again at least this often (Prometheus' resend delay).
     static let resendDelay: Int64 = 60_000
 
-    struct State {
+    struct State: Sendable {
         var book: AlertBook
         var planner: NotificationPlanner
         var recentlyResolved: [String: Alert] = [:]
@@ -23,6 +23,8 @@ public final class AlertEngine: Sendable {
     let externalURL: String
     let logger: Logger
     private let state: Locked<State>
+    /// One evaluation at a time: each steps a copy of `state` and installs it after its save.
+    private let evaluating = AsyncMutex()
 
     init(config: VigilConfig, store: SQLiteStore, externalURL: String, logger: Logger) throws {
         self.config = config
@@ -42,11 +44,19 @@ public final class AlertEngine: Sendable {
                 reports["\(model)\u{1}\(rule.window.text)"] = report(model, rule.window)
             }
         }
-        let changes = state.withLock { s in step(&s, models: models, reports: reports, at: now) }
-        do {
-            try await store.save(changes, at: now)
-        } catch {
-            logger.error("saving alert state failed", metadata: ["error": "\(error)"])
+        await evaluating.withLock {
+            // Memory advances only once the changes are committed: after a failed save the old
+            // state stays, and the next evaluation makes the same transitions and queues the
+            // same notifications again instead of believing they were sent.
+            var next = state.withLock { $0 }
+            let changes = step(&next, models: models, reports: reports, at: now)
+            do {
+                try await store.save(changes, at: now)
+                state.withLock { [next] in $0 = next }
+            } catch {
+                logger.error(
+                    "saving alert state failed; the next evaluation tries again", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -30,7 +30,7 @@ public enum NotifierTest {
         case .alertmanager:
             body = NotificationPayload.alertmanager([alert], validUntil: now + 300_000, externalURL: externalURL)
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = NotificationSender.makeClient()
         let sender = NotificationSender(client: client, notifiers: config.notifiers, secrets: secrets)
         let outcome = await sender.send(JSONWriter.bytes(body), to: name)
         try await client.shutdown()

@@ -3,9 +3,10 @@ import ServiceLifecycle
 import VigilCore
 import VigilStorage
 
-/// Delivers the outbox (DESIGN §7): the oldest pending notification of each notifier, in order,
-/// retried with exponential backoff and full jitter after 429, 5xx or network failures. Rows stay
-/// until delivered, so delivery is at least once across restarts.
+/// Delivers the outbox (DESIGN §7): each notifier's pending notifications in order, oldest
+/// first, retried with exponential backoff and jitter after 3xx, 429, 5xx or network failures.
+/// Every notifier has its own loop, so a receiver that is slow or down holds up only its own
+/// queue. Rows stay until settled, so delivery is at least once across restarts.
 struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
     static var baseDelay: Int64 { 1_000 }
     static var maxDelay: Int64 { 300_000 }
@@ -25,32 +26,56 @@ struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
     }
 
     func run() async throws {
+        let names = await notifiers()
         await cancelWhenGracefulShutdown {
-            while true {
-                await deliverDue()
-                do { try await clock.sleep(for: poll) } catch { return }
+            await withDiscardingTaskGroup { group in
+                for name in names {
+                    group.addTask { await deliverInOrder(name) }
+                }
+                // Every loop may end (no notifier configured, old queues drained), but a service
+                // that returns before shutdown stops the whole application.
+                group.addTask { try? await gracefulShutdown() }
             }
         }
         try? await sender.client.shutdown()
     }
 
-    /// One pass: every notifier whose head entry is due gets one attempt, concurrently.
-    func deliverDue() async {
-        let heads: [OutboxEntry]
+    /// The configured notifiers, and those with notifications queued under an earlier
+    /// configuration (which fail for good rather than wait forever).
+    private func notifiers() async -> [String] {
+        var names = Set(sender.notifiers.keys)
         do {
-            heads = try await store.outboxHeads()
+            names.formUnion(try await store.outboxNotifiers())
         } catch {
             logger.error("reading the outbox failed", metadata: ["error": "\(error)"])
-            return
         }
-        let due = heads.filter { $0.nextAttemptAt <= now() }
-        await withTaskGroup(of: Void.self) { group in
-            for entry in due { group.addTask { await deliver(entry) } }
+        return names.sorted()
+    }
+
+    /// One notifier's queue: its oldest pending notification, attempted once due and settled
+    /// before the next is read. Runs until cancelled, or until the queue of a notifier that is
+    /// no longer configured is empty.
+    func deliverInOrder(_ notifier: String) async {
+        while true {
+            do {
+                if let head = try await store.outboxHead(of: notifier) {
+                    // Settled: the next one goes at once (a retry is not due yet, so it waits).
+                    if head.nextAttemptAt <= now(), await deliver(head) { continue }
+                } else if sender.notifiers[notifier] == nil {
+                    return
+                }
+            } catch {
+                logger.error("reading the outbox failed", metadata: ["notifier": "\(notifier)", "error": "\(error)"])
+            }
+            do { try await clock.sleep(for: poll) } catch { return }
         }
     }
 
-    func deliver(_ entry: OutboxEntry) async {
+    /// One attempt at `entry`, recorded in the outbox; whether it was recorded.
+    func deliver(_ entry: OutboxEntry) async -> Bool {
         let outcome = await sender.send(entry.body, to: entry.notifier)
+        // Cut short by shutdown: not an attempt. The row stays as it was and goes out after a restart.
+        if Task.isCancelled, outcome != .delivered { return false }
         do {
             switch outcome {
             case .delivered:
@@ -73,8 +98,10 @@ struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
                     metadata: ["notifier": "\(entry.notifier)", "reason": "\(reason)"])
                 try await store.settle(entry.id, delivered: false, retryAt: nil, error: reason)
             }
+            return true
         } catch {
             logger.error("recording a delivery failed", metadata: ["error": "\(error)"])
+            return false
         }
     }
 }
