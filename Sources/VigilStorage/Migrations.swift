@@ -150,6 +150,7 @@ enum Migrations {
                         data BLOB,
                         quarantined_at INTEGER NOT NULL
                     );
+                    CREATE UNIQUE INDEX quarantine_key ON quarantine(source, source_key);
                     """)
         }
         return migrator

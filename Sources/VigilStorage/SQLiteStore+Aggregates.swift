@@ -36,7 +36,7 @@ extension SQLiteStore {
         buckets: [(BucketID, BucketAggregate)], predictionWatermark: Int64, labelWatermark: Int64
     ) {
         let names = modelNames()
-        return try pool.read { db in
+        let (loaded, unreadable) = try pool.read { db in
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
@@ -44,15 +44,22 @@ extension SQLiteStore {
                     WHERE resolution = 1 OR start >= ?
                     """, arguments: [hoursSince])
             var buckets: [(BucketID, BucketAggregate)] = []
+            var unreadable: [UnreadableRow] = []
             while let row = try rows.next() {
                 guard let id = Self.bucketID(row, names), let bucket = Self.bucket(row) else {
-                    throw StorageError.corruptRecord("bucket of model id \(row["model_id"] as Int64)")
+                    // One bad row must not stop start-up: move it aside, rebuild from what follows.
+                    unreadable.append(Self.unreadableBucket(row, reason: "bucket does not decode"))
+                    continue
                 }
                 buckets.append((id, bucket))
             }
             let state = try Row.fetchOne(db, sql: "SELECT prediction_watermark, label_watermark FROM aggregate_state")
-            return (buckets, state?["prediction_watermark"] ?? 0, state?["label_watermark"] ?? 0)
+            let predictions: Int64 = state?["prediction_watermark"] ?? 0
+            let labels: Int64 = state?["label_watermark"] ?? 0
+            return ((buckets: buckets, predictionWatermark: predictions, labelWatermark: labels), unreadable)
         }
+        quarantine(unreadable)
+        return loaded
     }
 
     /// Folds the events committed after the watermarks (the tail a crash kept out of the stored
@@ -65,28 +72,32 @@ extension SQLiteStore {
         var counts = (predictions: 0, labels: 0)
         var after = predictionsAfter
         while true {
-            let events: [FoldEvent] = try pool.read { db in
+            let events = try pool.read { db in
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
                         SELECT rowid, model_id, ext_id, ts, version, variant, prediction, payload FROM predictions
                         WHERE rowid > ? ORDER BY rowid LIMIT ?
                         """, arguments: [after, batchSize])
-                return try rows.map { row in
-                    guard let p = Self.prediction(row, names) else {
-                        throw StorageError.corruptRecord("prediction row \(row["rowid"] as Int64)")
-                    }
-                    return .prediction(admitted(p), rowID: row["rowid"])
+                return rows.map { row -> (rowID: Int64, event: FoldEvent?) in
+                    let rowID: Int64 = row["rowid"]
+                    return (rowID, Self.prediction(row, names).map { .prediction(admitted($0), rowID: rowID) })
                 }
             }
-            guard case .prediction(_, let last)? = events.last else { break }
-            sink(events)
-            counts.predictions += events.count
+            guard let last = events.last?.rowID else { break }
+            let folds = events.compactMap(\.event)
+            sink(folds)
+            counts.predictions += folds.count
+            // Rows that do not decode are copied aside (and kept in `predictions`).
+            quarantine(
+                events.filter { $0.event == nil }.map {
+                    UnreadableRow(source: "predictions", key: "\($0.rowID)", reason: "prediction does not decode")
+                })
             after = last
         }
         after = labelsAfter
         while true {
-            let events: [FoldEvent] = try pool.read { db in
+            let events = try pool.read { db in
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
@@ -96,16 +107,16 @@ extension SQLiteStore {
                         FROM label_journal j JOIN predictions p ON p.model_id = j.model_id AND p.ext_id = j.ext_id
                         WHERE j.seq > ? ORDER BY j.seq LIMIT ?
                         """, arguments: [after, batchSize])
-                return try rows.map { row in
-                    guard let event = labelEvent(row, names) else {
-                        throw StorageError.corruptRecord("label journal entry \(row["seq"] as Int64)")
-                    }
-                    return event
-                }
+                return rows.map { row -> (seq: Int64, event: FoldEvent?) in (row["seq"], labelEvent(row, names)) }
             }
-            guard case .label(_, _, _, _, let last)? = events.last else { break }
-            sink(events)
-            counts.labels += events.count
+            guard let last = events.last?.seq else { break }
+            let folds = events.compactMap(\.event)
+            sink(folds)
+            counts.labels += folds.count
+            quarantine(
+                events.filter { $0.event == nil }.map {
+                    UnreadableRow(source: "label_journal", key: "\($0.seq)", reason: "journal entry does not decode")
+                })
             after = last
         }
         return counts
@@ -178,18 +189,34 @@ extension SQLiteStore {
         }
     }
 
-    /// One stored bucket (for a late label on a bucket no longer in memory).
-    public func loadBucket(_ id: BucketID) -> BucketAggregate? {
-        guard let model = modelIDs.withLock({ $0[id.series.model] }) else { return nil }
-        let data: Data? = try? pool.read { db in
-            try Data.fetchOne(
-                db,
-                sql: """
-                    SELECT data FROM buckets WHERE model_id = ? AND version = ? AND variant = ? AND resolution = ? AND start = ?
-                    """,
-                arguments: [model, id.series.version, id.series.variant, id.resolution.rawValue, id.start])
+    /// One stored bucket (for a late label on a bucket no longer in memory). A read that fails is
+    /// tried three times and then reported as `.unavailable`, never taken for an absent bucket
+    /// (folding into an empty one would overwrite the stored history at the next flush); a row
+    /// that does not decode is quarantined, and the bucket starts afresh.
+    public func loadBucket(_ id: BucketID) -> BucketLoad {
+        guard let model = modelIDs.withLock({ $0[id.series.model] }) else { return .absent }
+        for attempt in 0..<3 {
+            do {
+                let row = try pool.read { db in
+                    try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT model_id, version, variant, resolution, start, data FROM buckets
+                            WHERE model_id = ? AND version = ? AND variant = ? AND resolution = ? AND start = ?
+                            """,
+                        arguments: [model, id.series.version, id.series.variant, id.resolution.rawValue, id.start])
+                }
+                guard let row else { return .absent }
+                if let bucket = Self.bucket(row) { return .found(bucket) }
+                quarantine([Self.unreadableBucket(row, reason: "bucket does not decode")])
+                return .absent
+            } catch {
+                logger.warning(
+                    "reading a stored bucket failed", metadata: ["attempt": "\(attempt + 1)", "error": "\(error)"])
+                usleep(50_000)
+            }
         }
-        return data.flatMap { BucketAggregate.decode(Array($0)) }
+        return .unavailable
     }
 
     /// The stored buckets of a model starting in [from, to] (windows in the past).
@@ -203,10 +230,9 @@ extension SQLiteStore {
                     SELECT model_id, version, variant, resolution, start, data FROM buckets
                     WHERE model_id = ? AND start >= ? AND start <= ? ORDER BY version, variant, start, resolution
                     """, arguments: [modelID, from, to])
-            return try rows.map { row in
-                guard let id = Self.bucketID(row, names), let bucket = Self.bucket(row) else {
-                    throw StorageError.corruptRecord("bucket of model '\(model)'")
-                }
+            return rows.compactMap { row in
+                // An unreadable bucket (quarantined at the next start or late label) is left out.
+                guard let id = Self.bucketID(row, names), let bucket = Self.bucket(row) else { return nil }
                 return (id, bucket)
             }
         }
@@ -227,17 +253,26 @@ extension SQLiteStore {
     /// Every stored reference profile, by model.
     public func loadReferences() throws -> [String: ReferenceProfile] {
         let names = modelNames()
-        return try pool.read { db in
+        let (profiles, unreadable) = try pool.read { db in
             var out: [String: ReferenceProfile] = [:]
+            var unreadable: [UnreadableRow] = []
             for row in try Row.fetchAll(db, sql: "SELECT model_id, data FROM reference_profiles") {
                 let data: Data = row["data"]
-                guard let name = names[row["model_id"]], let profile = ReferenceProfile.decode(Array(data)) else {
-                    throw StorageError.corruptRecord("reference profile of model id \(row["model_id"] as Int64)")
+                let model: Int64 = row["model_id"]
+                guard let name = names[model], let profile = ReferenceProfile.decode(Array(data)) else {
+                    // The model falls back to its default reference (its first N predictions).
+                    unreadable.append(
+                        UnreadableRow(source: "reference_profiles", key: "\(model)", reason: "profile does not decode", data: data) {
+                            try $0.execute(sql: "DELETE FROM reference_profiles WHERE model_id = ?", arguments: [model])
+                        })
+                    continue
                 }
                 out[name] = profile
             }
-            return out
+            return (out, unreadable)
         }
+        quarantine(unreadable)
+        return profiles
     }
 
     /// Stored predictions with their labels, in arrival order: the first `limit` of a model, or

@@ -72,18 +72,25 @@ public final class SQLiteStore: EventStore, Sendable {
         }
         var schemas: [ModelSchema] = []
         var ids: [String: Int64] = [:]
+        var unreadable: [UnreadableRow] = []
         let decoder = JSONDecoder()
         for row in rows {
             let name: String = row["name"]
             let json: String = row["schema"]
-            guard let schema = try? decoder.decode(ModelSchema.self, from: Data(json.utf8)) else {
-                throw StorageError.corruptRecord("schema of model '\(name)'")
+            if let schema = try? decoder.decode(ModelSchema.self, from: Data(json.utf8)) {
+                schemas.append(schema)
+            } else {
+                // The model keeps its events; its learned schema starts afresh (the old one is kept aside).
+                schemas.append(ModelSchema(name: name, config: config.model(name)))
+                unreadable.append(
+                    UnreadableRow(source: "models", key: name, reason: "schema does not decode", data: Data(json.utf8)))
             }
-            schemas.append(schema)
             ids[name] = row["id"]
         }
-        return SQLiteStore(
+        let store = SQLiteStore(
             pool: pool, path: path, config: config, registry: ModelRegistry(schemas), modelIDs: ids, logger: logger)
+        store.quarantine(unreadable)
+        return store
     }
 
     private init(

@@ -196,3 +196,59 @@ import VigilCore
         #expect(vigil.process.terminate() == 0)
     }
 }
+
+/// Issue 10, defect 14: start-up survives rows that do not decode — a bucket, a reference
+/// profile, a model schema and an unflushed prediction — by moving each aside into
+/// `quarantine`, logging it and running `PRAGMA quick_check`. Fails on de6ce92, which refused
+/// to start (`corrupt record`).
+@Suite(.serialized) struct StartupQuarantineTests {
+    @Test func startUpQuarantinesUnreadableRows() async throws {
+        let directory = try TemporaryDirectory()
+        let db = directory.path("vigil.db")
+        let fast = directory.path("fast.yaml")
+        try "evaluation_interval: 1s\nmodels: {m: {reference: {first: 10}}}\n".write(
+            toFile: fast, atomically: true, encoding: .utf8)
+        let slow = directory.path("slow.yaml")
+        try "evaluation_interval: 1h\nmodels: {m: {reference: {first: 10}}}\n".write(
+            toFile: slow, atomically: true, encoding: .utf8)
+        func batch(_ prefix: String, model: String) -> String {
+            "[" + (0..<20).map { #"{"id": "\#(prefix)\#($0)", "model": "\#(model)", "prediction": 1, "features": {"x": \#($0)}}"# }
+                .joined(separator: ",") + "]"
+        }
+        let first = try await VigilProcess.serve(db: db, logPath: directory.path("1.log"), extra: ["--config", fast])
+        for model in ["m", "n"] {
+            #expect(try await HTTP.post("http://127.0.0.1:\(first.port)/v1/predictions", batch("a", model: model)).status == 200)
+        }
+        try await Task.sleep(for: .milliseconds(2500))  // the reference of m is built, buckets flushed
+        #expect(first.terminate() == 0)
+        // An unflushed tail: the evaluation (and flush) is an hour away when vigil is killed.
+        let second = try await VigilProcess.serve(db: db, logPath: directory.path("2.log"), extra: ["--config", slow])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await HTTP.post("http://127.0.0.1:\(second.port)/v1/predictions", batch("b", model: "m")).status == 200)
+        second.kill9()
+
+        let queue = try DatabaseQueue(path: db)
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE buckets SET data = x'01ff' WHERE (model_id, version, variant, resolution, start) IN
+                        (SELECT model_id, version, variant, resolution, start FROM buckets LIMIT 1);
+                    UPDATE reference_profiles SET data = x'00';
+                    UPDATE models SET schema = '{' WHERE name = 'n';
+                    UPDATE predictions SET payload = x'ffff' WHERE ext_id = 'b3';
+                    """)
+        }
+        let third = try await VigilProcess.serve(db: db, logPath: directory.path("3.log"), extra: ["--config", fast])
+        let models = try JSONParser.parse(try await HTTP.get("http://127.0.0.1:\(third.port)/v1/models").body)
+        #expect(Set(models["models"]?.array.compactMap { $0["name"]?.stringValue } ?? []) == ["m", "n"])
+        let document = try await HTTP.get("http://127.0.0.1:\(third.port)/v1/models/m/metrics?window=1h")
+        #expect(document.status == 200)
+        #expect(third.terminate() == 0)
+        let quarantined = try await queue.read { db in
+            try String.fetchAll(db, sql: "SELECT source FROM quarantine ORDER BY source")
+        }
+        #expect(quarantined == ["buckets", "models", "predictions", "reference_profiles"])
+        let log = try String(contentsOfFile: directory.path("3.log"), encoding: .utf8)
+        #expect(log.contains("unreadable row quarantined") && log.contains("PRAGMA quick_check: ok"))
+    }
+}

@@ -167,11 +167,12 @@ final class TemporaryStore {
         store.close()
     }
 
+    /// A closed store (shutting down) refuses writes as a condition the client can wait out.
     @Test func closedStoreRefusesWrites() async throws {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
         store.close()
-        await #expect(throws: StorageError.self) {
+        await #expect(throws: StorageUnavailable(.shuttingDown, retryAfterSeconds: 5)) {
             try await store.ingest(predictions: [prediction("a")], receivedAt: Self.t0)
         }
     }

@@ -40,6 +40,15 @@ public enum FoldEvent: Sendable {
         seq: Int64)
 }
 
+/// A stored bucket read back for a late event.
+public enum BucketLoad: Sendable {
+    case found(BucketAggregate)
+    /// Storage has no such bucket.
+    case absent
+    /// Storage could not be read: the bucket exists or not, nobody knows.
+    case unavailable
+}
+
 /// What a flush writes: changed buckets, rolled-up minute buckets to delete, and the last
 /// prediction row and label journal entry the aggregates include.
 public struct FlushBatch: Sendable {
@@ -77,13 +86,15 @@ public final class AggregateBook: Sendable {
         var memoryFloor = Int64.min
         var predictionWatermark: Int64 = 0
         var labelWatermark: Int64 = 0
+        /// Events that could not be folded because their stored bucket could not be read.
+        var unfolded = 0
     }
 
     /// Hour buckets kept in memory: the longest window plus one bucket.
     public let retainedSpan: Int64
     private let state: Mutex<State>
     private let makeContext: @Sendable (String) -> FoldContext
-    private let load: @Sendable (BucketID) -> BucketAggregate?
+    private let load: @Sendable (BucketID) -> BucketLoad
 
     /// - Parameters:
     ///   - longestWindow: the longest configured window, in ms.
@@ -91,7 +102,7 @@ public final class AggregateBook: Sendable {
     ///   - load: a bucket from storage (for late labels on evicted buckets).
     public init(
         longestWindow: Int64, makeContext: @escaping @Sendable (String) -> FoldContext,
-        load: @escaping @Sendable (BucketID) -> BucketAggregate? = { _ in nil }
+        load: @escaping @Sendable (BucketID) -> BucketLoad = { _ in .absent }
     ) {
         retainedSpan = max(longestWindow, Self.fineHorizon) + Resolution.hour.millis
         self.state = Mutex(State())
@@ -166,24 +177,37 @@ public final class AggregateBook: Sendable {
     }
 
     private func update(_ id: BucketID, _ s: inout State, _ body: (inout BucketAggregate) -> Void) {
-        s.dirty.insert(id)
         switch id.resolution {
         case .minute:
+            s.dirty.insert(id)
             body(&s.series[id.series, default: SeriesBuckets()].minutes[id.start, default: BucketAggregate()])
         case .hour:
-            loadIfEvicted(id, &s)
+            guard loadIfEvicted(id, &s) else {
+                // The stored bucket could not be read: leave it as stored rather than overwrite
+                // it with this event alone. The event itself stays in storage.
+                s.unfolded += 1
+                return
+            }
+            s.dirty.insert(id)
             body(&s.series[id.series, default: SeriesBuckets()].hours[id.start, default: BucketAggregate()])
         }
     }
 
     /// Brings an hour bucket older than the memory floor back from storage, if it is there, so
-    /// folding into it adds to what was stored instead of replacing it.
-    private func loadIfEvicted(_ id: BucketID, _ s: inout State) {
-        guard s.series[id.series]?.hours[id.start] == nil, id.start < s.memoryFloor, let stored = load(id) else {
-            return
+    /// folding into it adds to what was stored instead of replacing it. `false` when storage
+    /// could not tell whether it has the bucket.
+    private func loadIfEvicted(_ id: BucketID, _ s: inout State) -> Bool {
+        guard s.series[id.series]?.hours[id.start] == nil, id.start < s.memoryFloor else { return true }
+        switch load(id) {
+        case .found(let stored): s.series[id.series, default: SeriesBuckets()].hours[id.start] = stored
+        case .absent: break
+        case .unavailable: return false
         }
-        s.series[id.series, default: SeriesBuckets()].hours[id.start] = stored
+        return true
     }
+
+    /// Events left unfolded because their stored bucket could not be read (a gauge of trouble).
+    public var unfoldedEvents: Int { state.withLock { $0.unfolded } }
 
     // MARK: - Maintenance
 
@@ -196,8 +220,9 @@ public final class AggregateBook: Sendable {
                 let old = s.series[key]!.minutes.filter { $0.key < boundary }
                 for (start, bucket) in old {
                     let hour = Resolution.hour.start(of: start)
-                    // An hour no longer in memory may be in storage: merge into it, not over it.
-                    loadIfEvicted(BucketID(series: key, resolution: .hour, start: hour), &s)
+                    // An hour no longer in memory may be in storage: merge into it, not over it;
+                    // while storage cannot be read, the minute bucket waits in memory.
+                    guard loadIfEvicted(BucketID(series: key, resolution: .hour, start: hour), &s) else { continue }
                     s.series[key]!.hours[hour, default: BucketAggregate()].merge(bucket)
                     s.series[key]!.minutes[start] = nil
                     let minute = BucketID(series: key, resolution: .minute, start: start)
