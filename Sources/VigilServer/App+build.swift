@@ -126,12 +126,15 @@ public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     router.add(middleware: ErrorMiddleware(maxBodyBytes: services.config.server.maxBodyBytes))
     let handlers = RouteHandlers(services)
     let tokens = services.tokens
+    let limiter = RateLimiter(rate: services.config.server.rateLimit)
     for route in APIRoute.allCases {
         let handler = handlers.handler(route)
         let scope = route.scope
         router.on(RouterPath(route.path), method: route.method) { request, context in
             var context = context
             context.tokenName = try tokens.authorize(request, scope: scope)
+            // Probes and the API description are never limited; everything else is, per token.
+            if scope != .open { try limiter.admit(context.tokenName ?? "anonymous") }
             return try await handler(request, context)
         }
     }

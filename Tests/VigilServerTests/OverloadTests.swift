@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+import Testing
+import VigilCore
+
+/// Issue 10, defect 5 and the standing overload suite, on the real binary: clients that outpace
+/// the writer get 503 with `Retry-After` (never a 500 or a dropped connection), memory stays
+/// bounded, nothing acknowledged is lost, and throughput recovers; per-token rate limits answer
+/// 429 with `Retry-After`.
+@Suite(.serialized) struct OverloadTests {
+    /// Resident memory of a process, from /proc.
+    static func rss(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+
+    final class Tally: Sendable {
+        let state = Mutex<(acknowledged: [String], statuses: [Int: Int], retryAfterMissing: Int)>(([], [:], 0))
+        let peak = Mutex(0)
+    }
+
+    @Test func clientsThatOutpaceTheWriterGet503AndLoseNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let configPath = directory.path("vigil.yaml")
+        // A small writer queue: one waiting request of 500 items fills it.
+        try "limits: {write_queue_items: 1000}\nevaluation_interval: 1s\n".write(
+            toFile: configPath, atomically: true, encoding: .utf8)
+        let vigil = try await VigilProcess.serve(
+            db: directory.path("vigil.db"), logPath: directory.path("vigil.log"), extra: ["--config", configPath])
+        let tally = Tally()
+        let deadline = ContinuousClock.now + .seconds(6)
+        let pid = vigil.process.processIdentifier
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while ContinuousClock.now < deadline {
+                    let now = Self.rss(pid)
+                    tally.peak.withLock { $0 = max($0, now) }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            for client in 0..<24 {
+                group.addTask {
+                    _ = try? await TestClient.withClient(host: "127.0.0.1", port: vigil.port) { http in
+                        var batch = 0
+                        while ContinuousClock.now < deadline {
+                            let ids = (0..<500).map { "c\(client)-\(batch)-\($0)" }
+                            let body = ids.map {
+                                #"{"id": "\#($0)", "model": "m", "prediction": 1, "confidence": 0.8, "features": {"a": 1.5, "b": "x"}}"#
+                            }.joined(separator: "\n")
+                            let response = try await http.post(
+                                "/v1/predictions", headers: [.contentType: "application/x-ndjson"],
+                                body: ByteBuffer(string: body))
+                            let status = Int(response.status.code)
+                            tally.state.withLock { t in
+                                t.statuses[status, default: 0] += 1
+                                if status == 200 { t.acknowledged += ids }
+                                if status == 503, response.headers[.retryAfter] == nil { t.retryAfterMissing += 1 }
+                            }
+                            batch += 1
+                        }
+                    }
+                }
+            }
+        }
+        let (acknowledged, statuses, missing) = tally.state.withLock { ($0.acknowledged, $0.statuses, $0.retryAfterMissing) }
+        #expect(statuses[503, default: 0] > 0, "no client was turned away: \(statuses)")
+        #expect(Set(statuses.keys).isSubset(of: [200, 503]), "\(statuses)")
+        #expect(missing == 0)
+        #expect(tally.peak.withLock { $0 } < 768 * 1024 * 1024, "peak RSS \(tally.peak.withLock { $0 })")
+        // Throughput recovers at once.
+        let after = try await HTTP.post(
+            "http://127.0.0.1:\(vigil.port)/v1/predictions", #"[{"id": "after", "model": "m", "prediction": 1}]"#)
+        #expect(after.status == 200)
+        let metrics = try await HTTP.get("http://127.0.0.1:\(vigil.port)/metrics").body
+        #expect(metrics.contains("vigil_storage_write_queue_items ") && metrics.contains("vigil_storage_fold_queue_events "))
+        #expect(vigil.terminate() == 0)
+        let db = try DatabaseQueue(path: directory.path("vigil.db"))
+        let stored = Set(try await db.read { try String.fetchAll($0, sql: "SELECT ext_id FROM predictions") })
+        #expect(stored.isSuperset(of: acknowledged), "\(Set(acknowledged).subtracting(stored).count) acknowledged lost")
+        print("overload: statuses \(statuses), acknowledged \(acknowledged.count), peak RSS \(tally.peak.withLock { $0 } / 1_048_576) MiB")
+    }
+
+    @Test func perTokenRateLimitsAnswer429() async throws {
+        let directory = try TemporaryDirectory()
+        let configPath = directory.path("vigil.yaml")
+        try """
+        server: {rate_limit: 5}
+        auth: {tokens: [{name: a, env: T_A, scopes: [ingest, read]}, {name: b, env: T_B, scopes: [read]}]}
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let vigil = try await VigilProcess.serve(
+            db: directory.path("vigil.db"), logPath: directory.path("vigil.log"), extra: ["--config", configPath],
+            environment: ["T_A": "secret-a", "T_B": "secret-b"])
+        let http = RawHTTP(port: vigil.port)
+        var statuses: [Int] = []
+        var retryAfter: String?
+        for _ in 0..<12 {
+            let answer = try http.get("/v1/models", headers: ["Authorization: Bearer secret-a"])
+            statuses.append(answer.status)
+            if answer.status == 429 { retryAfter = answer.header("retry-after") }
+        }
+        #expect(statuses.prefix(5).allSatisfy { $0 == 200 })
+        #expect(statuses.contains(429) && retryAfter == "1")
+        // Another token has its own budget; probes are never limited.
+        #expect(try http.get("/v1/models", headers: ["Authorization: Bearer secret-b"]).status == 200)
+        for _ in 0..<20 { #expect(try http.get("/healthz").status == 200) }
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(try http.get("/v1/models", headers: ["Authorization: Bearer secret-a"]).status == 200)
+        #expect(vigil.terminate() == 0)
+    }
+}
