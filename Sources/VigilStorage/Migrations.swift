@@ -153,6 +153,21 @@ enum Migrations {
                     CREATE UNIQUE INDEX quarantine_key ON quarantine(source, source_key);
                     """)
         }
+        migrator.registerMigration("v6-model-entries") { db in
+            // Learned schema entries one row each, so a commit writes only those it changed.
+            try db.execute(
+                sql: """
+                    CREATE TABLE model_entries (
+                        model_id INTEGER NOT NULL,
+                        kind INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        detail TEXT NOT NULL DEFAULT '',
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (model_id, kind, name, detail)
+                    ) WITHOUT ROWID;
+                    """)
+            try SchemaRows.migrate(db)
+        }
         return migrator
     }
 }

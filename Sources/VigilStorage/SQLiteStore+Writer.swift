@@ -124,7 +124,7 @@ struct WriteSession {
         let fresh = ModelSchema(name: name, config: store.config.model(name))
         try db.execute(
             sql: "INSERT INTO models (name, created_at, schema) VALUES (?, ?, ?)",
-            arguments: [name, now, try encode(fresh)])
+            arguments: [name, now, try SchemaRows.coreJSON(fresh)])
         let id = db.lastInsertedRowID
         newIDs[name] = id
         schemas[name] = fresh
@@ -140,14 +140,11 @@ struct WriteSession {
         return try body(&schemas[name]!)
     }
 
-    func encode(_ schema: ModelSchema) throws -> String {
-        String(decoding: try JSONEncoder().encode(schema), as: UTF8.self)
-    }
-
-    func persistSchemas() throws {
-        let statement = try db.cachedStatement(sql: "UPDATE models SET schema = ? WHERE name = ?")
-        for (name, schema) in schemas {
-            try statement.execute(arguments: [try encode(schema), name])
+    /// Writes each touched schema's core and the entries it changed (not the whole schema).
+    mutating func persistSchemas() throws {
+        for name in Array(schemas.keys) {
+            guard let id = knownIDs[name] ?? newIDs[name] else { continue }
+            try SchemaRows.write(&schemas[name]!, id: id, db)
         }
     }
 

@@ -67,17 +67,23 @@ public final class SQLiteStore: EventStore, Sendable {
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         }
         try Migrations.migrator.migrate(pool)
-        let rows = try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, schema FROM models")
+        let (rows, entries) = try pool.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT id, name, schema FROM models"),
+                Dictionary(
+                    grouping: try Row.fetchAll(
+                        db, sql: "SELECT model_id, kind, name, detail, value FROM model_entries ORDER BY model_id"),
+                    by: { $0["model_id"] as Int64 })
+            )
         }
         var schemas: [ModelSchema] = []
         var ids: [String: Int64] = [:]
         var unreadable: [UnreadableRow] = []
-        let decoder = JSONDecoder()
         for row in rows {
             let name: String = row["name"]
             let json: String = row["schema"]
-            if let schema = try? decoder.decode(ModelSchema.self, from: Data(json.utf8)) {
+            let id: Int64 = row["id"]
+            if let schema = SchemaRows.load(core: json, entries: entries[id] ?? []), schema.name == name {
                 schemas.append(schema)
             } else {
                 // The model keeps its events; its learned schema starts afresh (the old one is kept aside).

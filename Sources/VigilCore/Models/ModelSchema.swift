@@ -91,6 +91,53 @@ public struct ModelSchema: Sendable, Equatable, Codable {
     /// Values turned away by a cap, by what was capped.
     public var overflow: [String: Int] = [:]
     public var counts = Counts()
+    /// The learned entries changed since `takeChanges()`, so storage writes only those.
+    public var changes = Changes()
+
+    /// Entries of the learned sets that changed. Not part of the schema's value: two schemas
+    /// that differ only in what they have not written yet are equal.
+    public struct Changes: Sendable, Equatable {
+        public var features: Set<String> = []
+        public var classes: Set<String> = []
+        public var segments: Set<SegmentEntry> = []
+        public var versions: Set<String> = []
+        public var variants: Set<String> = []
+        public var predictionMetrics: Set<String> = []
+        public var labelMetrics: Set<String> = []
+
+        public init() {}
+
+        /// Pending writes do not make two schemas different.
+        public static func == (_: Changes, _: Changes) -> Bool { true }
+
+        public var isEmpty: Bool {
+            features.isEmpty && classes.isEmpty && segments.isEmpty && versions.isEmpty && variants.isEmpty
+                && predictionMetrics.isEmpty && labelMetrics.isEmpty
+        }
+    }
+
+    /// One segment group of one attribute.
+    public struct SegmentEntry: Sendable, Hashable {
+        public var attribute: String
+        public var group: String
+    }
+
+    /// What changed since the last call, clearing it.
+    public mutating func takeChanges() -> Changes {
+        defer { changes = Changes() }
+        return changes
+    }
+
+    /// Marks every learned entry changed (a schema written out whole, as by a migration).
+    public mutating func markAllChanged() {
+        changes.features = Set(features.keys)
+        changes.classes = Set(classes.keys)
+        changes.segments = Set(segments.flatMap { attribute, groups in groups.keys.map { SegmentEntry(attribute: attribute, group: $0) } })
+        changes.versions = Set(versions.keys)
+        changes.variants = Set(variants.keys)
+        changes.predictionMetrics = Set(predictionMetrics)
+        changes.labelMetrics = Set(labelMetrics)
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, features, classes, segments, versions, variants, overflow, counts
@@ -106,6 +153,7 @@ public struct ModelSchema: Sendable, Equatable, Codable {
         for (feature, type) in config.features.sorted(by: { $0.key < $1.key }) {
             featureOrder.append(feature)
             features[feature] = FeatureInfo(type: type, declared: true, typeConflicts: 0, missing: 0)
+            changes.features.insert(feature)
         }
     }
 
@@ -141,12 +189,17 @@ extension ModelSchema {
         for (name, value) in p.features where !observe(feature: name, value) { admittedAll = false }
         if case .number(let n) = p.output, n != n.rounded() { fractionalOutputs += 1 }
         if fractionalOutputs == 0, learnClasses {
-            Self.bump(&classes, p.output.classKey, cap: Limits.classes, "classes", overflow: &overflow)
+            let key = p.output.classKey
+            if Self.bump(&classes, key, cap: Limits.classes, "classes", overflow: &overflow) {
+                changes.classes.insert(key)
+            }
         }
         for (attribute, group) in p.segments where !observe(segment: attribute, group) { admittedAll = false }
-        Self.bump(&versions, p.version, cap: Limits.versions, "versions", overflow: &overflow)
-        if let variant = p.variant {
-            Self.bump(&variants, variant, cap: Limits.variants, "variants", overflow: &overflow)
+        if Self.bump(&versions, p.version, cap: Limits.versions, "versions", overflow: &overflow) {
+            changes.versions.insert(p.version)
+        }
+        if let variant = p.variant, Self.bump(&variants, variant, cap: Limits.variants, "variants", overflow: &overflow) {
+            changes.variants.insert(variant)
         }
         for (metric, _) in p.metrics where !predictionMetrics.contains(metric) {
             guard predictionMetrics.count < Limits.metricNames else {
@@ -155,6 +208,7 @@ extension ModelSchema {
                 continue
             }
             predictionMetrics.append(metric)
+            changes.predictionMetrics.insert(metric)
         }
         return admittedAll
     }
@@ -171,8 +225,10 @@ extension ModelSchema {
             segments[attribute] = [:]
             index = segments.index(forKey: attribute)!
         }
-        return Self.bump(
-            &segments.values[index], group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
+        guard Self.bump(&segments.values[index], group, cap: Limits.segmentValues, "segment_values", overflow: &overflow)
+        else { return false }
+        changes.segments.insert(SegmentEntry(attribute: attribute, group: group))
+        return true
     }
 
     /// `p` with only the features, segments and metric names this schema admitted: what the
@@ -201,8 +257,10 @@ extension ModelSchema {
 
     /// Folds a stored label's truth into the schema (its class and metric names).
     public mutating func observe(_ label: Label, learnClasses: Bool = true) {
-        if let value = label.value, fractionalOutputs == 0, learnClasses {
+        if let value = label.value, fractionalOutputs == 0, learnClasses,
             Self.bump(&classes, value.classKey, cap: Limits.classes, "classes", overflow: &overflow)
+        {
+            changes.classes.insert(value.classKey)
         }
         for (metric, _) in label.metrics where !labelMetrics.contains(metric) {
             guard labelMetrics.count < Limits.metricNames else {
@@ -210,6 +268,7 @@ extension ModelSchema {
                 continue
             }
             labelMetrics.append(metric)
+            changes.labelMetrics.insert(metric)
         }
     }
 
@@ -217,7 +276,9 @@ extension ModelSchema {
     /// the single writer thread.
     private mutating func observe(feature name: String, _ value: FeatureValue) -> Bool {
         if let index = features.index(forKey: name) {
+            let before = features.values[index]
             features.values[index].record(value.impliedType)
+            if features.values[index] != before { changes.features.insert(name) }
             return true
         }
         guard features.count < Limits.features else {
@@ -228,6 +289,7 @@ extension ModelSchema {
         var info = FeatureInfo(type: nil, declared: false, typeConflicts: 0, missing: 0)
         info.record(value.impliedType)
         features[name] = info
+        changes.features.insert(name)
         return true
     }
 
