@@ -18,6 +18,8 @@ public struct AppServices: Sendable {
     public let alerts: AlertEngine
     /// Open HTTP connections, counted by every connection's guard.
     let connections: ConnectionCounter
+    /// Request body bytes held at once.
+    let bodies: BodyBudget
     /// Wall-clock time in milliseconds since the epoch; tests substitute their own.
     public let now: @Sendable () -> Int64
 
@@ -26,6 +28,7 @@ public struct AppServices: Sendable {
         alerts: AlertEngine, connections: Int = 512, now: @escaping @Sendable () -> Int64 = AppServices.wallClock
     ) {
         self.connections = ConnectionCounter(limit: connections)
+        bodies = BodyBudget(limit: config.server.maxInflightBodyBytes)
         self.alerts = alerts
         self.engine = engine
         self.config = config

@@ -113,4 +113,38 @@ import VigilCore
         #expect(try http.get("/v1/models", headers: ["Authorization: Bearer secret-a"]).status == 200)
         #expect(vigil.terminate() == 0)
     }
+
+    /// Slow clients cannot hold more body bytes than `server.max_inflight_body_bytes` between them:
+    /// past it, `503 overloaded` with `Retry-After`, and the budget frees as requests finish.
+    @Test func bodyBytesHeldAtOnceAreBounded() async throws {
+        let directory = try TemporaryDirectory()
+        let configPath = directory.path("vigil.yaml")
+        try "server: {max_inflight_body_bytes: 4096, body_timeout: 5s}\n".write(
+            toFile: configPath, atomically: true, encoding: .utf8)
+        let vigil = try await VigilProcess.serve(
+            db: directory.path("vigil.db"), logPath: directory.path("vigil.log"), extra: ["--config", configPath])
+        let http = RawHTTP(port: vigil.port)
+        let body = "[" + (0..<40).map { #"{"id": "s\#($0)", "model": "m", "prediction": 1, "features": {"x": 1.25}}"# }
+            .joined(separator: ",") + "]"
+        let bytes = Array(body.utf8)
+        #expect(bytes.count > 2500 && bytes.count < 4096)
+        let head = "POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\n\r\n"
+        // A slow client: head and half its body, holding its reservation.
+        let slow = try http.connect()
+        RawHTTP.write(slow, Array(head.utf8) + bytes[..<(bytes.count / 2)])
+        try await Task.sleep(for: .milliseconds(300))
+        let refused = try http.exchange(
+            head.replacingOccurrences(of: "Content-Length: \(bytes.count)", with: "Content-Length: \(bytes.count)")
+                + body.replacingOccurrences(of: "\"s", with: "\"t"))
+        #expect(refused.status == 503 && refused.header("retry-after") == "1", "\(refused.text.prefix(300))")
+        #expect(refused.body.contains("overloaded"))
+        // The slow client finishes: its request is stored, and the budget is free again.
+        RawHTTP.write(slow, Array(bytes[(bytes.count / 2)...]))
+        let finished = RawHTTP.read(slow)
+        close(slow)
+        #expect(finished.status == 200)
+        let again = try http.exchange(head + body.replacingOccurrences(of: "\"s", with: "\"u"))
+        #expect(again.status == 200)
+        #expect(vigil.terminate() == 0)
+    }
 }

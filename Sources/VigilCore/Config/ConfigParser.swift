@@ -52,7 +52,7 @@ public enum ConfigParser {
     }
 
     static let serverKeys = [
-        "host", "port", "max_body_bytes", "max_items_per_request", "max_connections", "header_timeout",
+        "host", "port", "max_body_bytes", "max_inflight_body_bytes", "max_items_per_request", "max_connections", "header_timeout",
         "body_timeout", "idle_timeout", "rate_limit",
     ]
 
@@ -63,6 +63,8 @@ public enum ConfigParser {
             case "host": if let v = r.string(value, path) { server.host = v }
             case "port": if let v = r.int(value, path, in: 0...65535) { server.port = v }
             case "max_items_per_request": if let v = r.int(value, path, in: 1...1_000_000) { server.maxItemsPerRequest = v }
+            case "max_inflight_body_bytes":
+                if let v = r.int(value, path, in: 1024...(1 << 40)) { server.maxInflightBodyBytes = v }
             case "max_connections": if let v = r.int(value, path, in: 1...100_000) { server.maxConnections = v }
             case "rate_limit": if let v = r.int(value, path, in: 0...10_000_000) { server.rateLimit = v }
             case "header_timeout": if let v = r.interval(value, path) { server.headerTimeout = v }

@@ -56,6 +56,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 9750
     public var maxBodyBytes = 10 * 1024 * 1024
+    /// Request body bytes held at once across all requests; past it, `503 overloaded`.
+    public var maxInflightBodyBytes = 256 * 1024 * 1024
     /// Items (predictions, labels, reference rows) in one request; more is `413`.
     public var maxItemsPerRequest = 10_000
     /// Open connections; one more is answered `503` and closed.

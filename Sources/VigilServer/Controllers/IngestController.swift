@@ -41,6 +41,18 @@ struct IngestController: Sendable {
     static let maxListedErrors = 100
 
     func predictions(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await services.bodies.withReservation(for: request, maxBodyBytes: services.config.server.maxBodyBytes) {
+            try await storePredictions(request, context: context)
+        }
+    }
+
+    func labels(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await services.bodies.withReservation(for: request, maxBodyBytes: services.config.server.maxBodyBytes) {
+            try await storeLabels(request, context: context)
+        }
+    }
+
+    private func storePredictions(_ request: Request, context: AppRequestContext) async throws -> Response {
         let now = services.now()
         let validator = EventValidator(config: services.config)
         let (items, ndjsonErrors) = try await parse(request, context: context, kind: .prediction)
@@ -68,7 +80,7 @@ struct IngestController: Sendable {
         return respond(outcomes: outcomes, errors: errors, kind: .prediction)
     }
 
-    func labels(_ request: Request, context: AppRequestContext) async throws -> Response {
+    private func storeLabels(_ request: Request, context: AppRequestContext) async throws -> Response {
         let now = services.now()
         let validator = EventValidator(config: services.config)
         let (items, ndjsonErrors) = try await parse(request, context: context, kind: .label)

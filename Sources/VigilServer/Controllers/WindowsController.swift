@@ -77,6 +77,12 @@ struct WindowsController: Sendable {
 
     /// `PUT`: replaces the reference with the predictions in the body (labels inline allowed).
     func uploadReference(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await services.bodies.withReservation(for: request, maxBodyBytes: services.config.server.maxBodyBytes) {
+            try await replaceReference(request, context: context)
+        }
+    }
+
+    private func replaceReference(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
         guard ModelName.isValid(model) else { throw APIError(.badRequest, "model must match [A-Za-z0-9_.-]{1,64}") }
         let now = services.now()
