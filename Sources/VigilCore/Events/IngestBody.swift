@@ -1,7 +1,12 @@
 /// Why a whole ingest body was refused (`400`, nothing stored).
 public struct BodyError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// More items than allowed (`413`, not `400`).
+    public var tooManyItems = false
+    public init(_ message: String, tooManyItems: Bool = false) {
+        self.message = message
+        self.tooManyItems = tooManyItems
+    }
     public var description: String { message }
 }
 
@@ -23,14 +28,21 @@ public enum IngestBody {
 
     /// The items of a body: each parsed item, or the NDJSON line's parse error as that item's
     /// rejection. Throws when a JSON (non-NDJSON) body does not parse or has the wrong shape.
-    public static func items(_ body: UnsafeBufferPointer<UInt8>, ndjson: Bool, kind: ItemKind) throws(BodyError)
-        -> [Result<JSONValue, ItemError>]
-    {
-        if ndjson { return lines(body) }
+    /// More than `maxItems` items throws `tooManyItems` as soon as the parse sees them.
+    public static func items(
+        _ body: UnsafeBufferPointer<UInt8>, ndjson: Bool, kind: ItemKind, maxItems: Int = .max
+    ) throws(BodyError) -> [Result<JSONValue, ItemError>] {
+        let tooMany = BodyError("request has more than \(maxItems) items", tooManyItems: true)
+        if ndjson {
+            let items = lines(body, limit: maxItems)
+            if items.count > maxItems { throw tooMany }
+            return items
+        }
         let value: JSONValue
         do {
-            value = try JSONParser.parse(body)
+            value = try JSONParser.parse(body, maxArrayElements: maxItems)
         } catch {
+            if error.tooManyElements { throw tooMany }
             if body.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) { throw BodyError("request body is empty") }
             throw BodyError("request body is not valid JSON: \(error.description)")
         }
@@ -53,10 +65,10 @@ public enum IngestBody {
     }
 
     /// NDJSON: one item per non-blank line; item indices count non-blank lines from 0.
-    static func lines(_ body: UnsafeBufferPointer<UInt8>) -> [Result<JSONValue, ItemError>] {
+    static func lines(_ body: UnsafeBufferPointer<UInt8>, limit: Int = .max) -> [Result<JSONValue, ItemError>] {
         var result: [Result<JSONValue, ItemError>] = []
         var start = 0
-        while start < body.count {
+        while start < body.count, result.count <= limit {
             var end = start
             while end < body.count, body[end] != 0x0A { end += 1 }
             let line = UnsafeBufferPointer(rebasing: body[start..<end])

@@ -4,6 +4,8 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var reason: String
     /// Byte offset into the parsed text.
     public var offset: Int
+    /// The text parsed but an array in it has more elements than allowed.
+    public var tooManyElements = false
 
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
@@ -16,6 +18,12 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct JSONParser {
     /// The deepest nesting accepted.
     public static let maxDepth = 64
+    /// The most members one object may have (items carry at most 512 features): a 10 MiB object
+    /// of a million keys is refused while parsing, not after it was built in memory.
+    public static let maxObjectMembers = 4096
+
+    /// The most elements one array may have; past it parsing stops with `tooManyElements`.
+    var maxArrayElements = Int.max
 
     let bytes: UnsafeBufferPointer<UInt8>
     var index: Int
@@ -27,8 +35,13 @@ public struct JSONParser {
     }
 
     /// Parses one complete JSON text; surrounding white space is allowed, anything else is not.
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+    /// An array of more than `maxArrayElements` elements stops the parse early (the error's
+    /// `tooManyElements` is set), so a huge batch costs no memory beyond its body.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxArrayElements: Int = .max)
+        throws(JSONParseError) -> JSONValue
+    {
         var parser = JSONParser(bytes: bytes)
+        parser.maxArrayElements = maxArrayElements
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -117,6 +130,7 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             members.append(JSONMember(key: key, value: try parseValue()))
+            if members.count > Self.maxObjectMembers { throw error("object has more than \(Self.maxObjectMembers) members") }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -143,6 +157,11 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             elements.append(try parseValue())
+            if elements.count > maxArrayElements {
+                var failure = error("array has more than \(maxArrayElements) elements")
+                failure.tooManyElements = true
+                throw failure
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {

@@ -111,21 +111,19 @@ struct IngestController: Sendable {
         let server = services.config.server
         let body = try await Self.collect(request, limit: server.maxBodyBytes, timeout: server.bodyTimeout)
         let ndjson = IngestBody.isNDJSON(contentType: request.headers[.contentType])
+        let maxItems = kind == .reference ? ReferenceProfile.maxRows : server.maxItemsPerRequest
         let parsed: [Result<JSONValue, ItemError>]
         do {
             parsed = try body.withUnsafeReadableBytes { raw in
-                try IngestBody.items(raw.bindMemory(to: UInt8.self), ndjson: ndjson, kind: kind)
+                try IngestBody.items(raw.bindMemory(to: UInt8.self), ndjson: ndjson, kind: kind, maxItems: maxItems)
             }
         } catch let error as BodyError {
-            throw APIError(.badRequest, error.message)
-        }
-        let maxItems = kind == .reference ? ReferenceProfile.maxRows : server.maxItemsPerRequest
-        guard parsed.count <= maxItems else {
+            guard error.tooManyItems else { throw APIError(.badRequest, error.message) }
             throw APIError(
                 .contentTooLarge,
                 kind == .reference
                     ? "a reference holds at most \(maxItems) rows"
-                    : "request has \(parsed.count) items; at most \(maxItems) (server.max_items_per_request)")
+                    : "request has more than \(maxItems) items (server.max_items_per_request)")
         }
         var items: [(Int, JSONValue)] = []
         var errors: [ItemError] = []
