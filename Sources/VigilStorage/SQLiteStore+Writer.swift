@@ -111,7 +111,7 @@ struct WriteSession {
     }
 
     /// Whether the model's classes are learned (not for generative models, whose outputs are text).
-    func learnsClasses(_ model: String) -> Bool { store.config.model(model).task != .generative }
+    func learnsClasses(_ model: String) -> Bool { !store.generativeModels.contains(model) }
 
     /// The task and positive class a label of `model` is folded with now.
     mutating func folding(_ model: String) -> LabelFolding {
@@ -134,9 +134,8 @@ struct WriteSession {
     /// Mutates the working copy of a model's schema in place. (Copying it out and back would
     /// share storage with the dictionary and so copy every learned set on each prediction.)
     mutating func withSchema<T>(_ name: String, _ body: (inout ModelSchema) throws -> T) rethrows -> T {
-        if schemas[name] == nil {
-            schemas[name] = store.registry.schema(name) ?? ModelSchema(name: name, config: store.config.model(name))
-        }
+        if let index = schemas.index(forKey: name) { return try body(&schemas.values[index]) }
+        schemas[name] = store.registry.schema(name) ?? ModelSchema(name: name, config: store.config.model(name))
         return try body(&schemas[name]!)
     }
 
@@ -152,7 +151,7 @@ struct WriteSession {
 
     private mutating func insert(_ prepared: SQLiteStore.PreparedPrediction, receivedAt: Int64) throws -> ItemOutcome {
         let p = prepared.prediction
-        guard admitsModel(p.model) else { return modelLimitRejection }
+        guard knownIDs[p.model] != nil || admitsModel(p.model) else { return modelLimitRejection }
         if let rejection = versionRejection(p) { return rejection }
         let model = try modelID(p.model, at: receivedAt)
         let statement = try db.cachedStatement(

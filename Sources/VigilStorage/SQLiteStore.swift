@@ -43,6 +43,8 @@ public final class SQLiteStore: EventStore, Sendable {
     let logger: Logger
     /// The directory holding the database file (for free space and read-only checks).
     let directory: String
+    /// Models declared `generative` (their outputs are not learned as classes).
+    let generativeModels: Set<String>
     /// Model name → row id; only the writer thread adds, after the commit that inserted it.
     let modelIDs: Mutex<[String: Int64]>
     private let writer: Mutex<GroupCommitWriter<Write, Written>?> = Mutex(nil)
@@ -108,6 +110,7 @@ public final class SQLiteStore: EventStore, Sendable {
         self.modelIDs = Mutex(modelIDs)
         self.logger = logger
         directory = DiskSpace.directory(of: path)
+        generativeModels = Set(config.models.filter { $0.value.task == .generative }.keys)
         let writer = GroupCommitWriter<Write, Written>(maxQueuedItems: config.limits.writeQueueItems) {
             [unowned self] requests in try self.apply(requests)
         }

@@ -146,17 +146,27 @@ public struct BucketAggregate: Sendable, Equatable {
     private mutating func forEachGroup(
         of p: Prediction, context: FoldContext, creating: Bool = true, _ body: (inout GroupCounters) -> Void
     ) {
-        for spec in context.specs(for: p) {
-            guard let group = spec.group(of: p.segments) else { continue }
-            let name = spec.name
-            if groups[name]?[group] == nil {
-                guard creating, (groups[name]?.count ?? 0) < FoldContext.maxGroups else {
-                    if creating { overflow += 1 }
-                    continue
-                }
-            }
-            body(&groups[name, default: [:]][group, default: GroupCounters()])
+        if context.learnedSegments {
+            // Each of the prediction's own (admitted) attributes alone: no specification to build.
+            for (name, group) in p.segments { update(spec: name, group: group, creating: creating, body) }
+            return
         }
+        for spec in context.segments {
+            guard let group = spec.group(of: p.segments) else { continue }
+            update(spec: spec.name, group: group, creating: creating, body)
+        }
+    }
+
+    private mutating func update(
+        spec name: String, group: String, creating: Bool, _ body: (inout GroupCounters) -> Void
+    ) {
+        if groups[name]?[group] == nil {
+            guard creating, (groups[name]?.count ?? 0) < FoldContext.maxGroups else {
+                if creating { overflow += 1 }
+                return
+            }
+        }
+        body(&groups[name, default: [:]][group, default: GroupCounters()])
     }
 
     // MARK: - Merging

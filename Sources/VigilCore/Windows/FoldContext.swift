@@ -42,11 +42,6 @@ public struct FoldContext: Sendable {
         learnedSegments = config.segments.isEmpty
     }
 
-    /// The segment specifications a prediction is grouped by.
-    func specs(for p: Prediction) -> [SegmentSpec] {
-        guard learnedSegments else { return segments }
-        return p.segments.map { SegmentSpec([$0.name]) }
-    }
 
     var isClassification: Bool { task == .binary || task == .multiclass }
 

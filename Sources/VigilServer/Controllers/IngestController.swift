@@ -69,7 +69,7 @@ struct IngestController: Sendable {
             }
         }
         let outcomes = try await services.store.ingest(predictions: valid, receivedAt: now)
-        errors += Self.rejections(outcomes, indices: indices, ids: valid.map(\.id))
+        errors += Self.rejections(outcomes, indices: indices) { valid[$0].id }
         var stored: [SeriesKey: Int] = [:]
         for (p, outcome) in zip(valid, outcomes) where outcome == .accepted {
             stored[SeriesKey(model: p.model, version: p.version), default: 0] += 1
@@ -96,7 +96,7 @@ struct IngestController: Sendable {
             }
         }
         let outcomes = try await services.store.ingest(labels: valid, receivedAt: now)
-        errors += Self.rejections(outcomes, indices: indices, ids: valid.map(\.id))
+        errors += Self.rejections(outcomes, indices: indices) { valid[$0].id }
         var stored: [String: Int] = [:]
         for (l, outcome) in zip(valid, outcomes) where outcome == .accepted { stored[l.model, default: 0] += 1 }
         for (model, count) in stored { services.metrics.recordLabels(model: model, count: count) }
@@ -159,11 +159,11 @@ struct IngestController: Sendable {
 
 extension IngestController {
     /// The items storage refused (a bound in `limits`), as item errors at their request index.
-    static func rejections(_ outcomes: [ItemOutcome], indices: [Int], ids: [String]) -> [ItemError] {
+    static func rejections(_ outcomes: [ItemOutcome], indices: [Int], id: (Int) -> String) -> [ItemError] {
         var errors: [ItemError] = []
         for (i, outcome) in outcomes.enumerated() {
             guard case .rejected(let reason, let message) = outcome else { continue }
-            errors.append(ItemError(index: indices[i], id: ids[i], reason: reason, message: message))
+            errors.append(ItemError(index: indices[i], id: id(i), reason: reason, message: message))
         }
         return errors
     }
