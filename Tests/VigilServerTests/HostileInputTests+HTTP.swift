@@ -17,17 +17,26 @@ extension HostileInputTests {
     /// Framing and head damage, each sent to every route. A GET route reads no body, so damage
     /// confined to the body may be answered 200 before the connection closes.
     static let malformations: [Malformation] = [
-        Malformation(name: "bad method token", request: { _, p in "G@T \(p) HTTP/1.1\r\n\(host)\r\n" }, expect: { _ in .clientError }),
-        Malformation(name: "lower-case method", request: { m, p in "\(m.lowercased()) \(p) HTTP/1.1\r\n\(host)\r\n" }, expect: { _ in .clientError }),
-        Malformation(name: "no HTTP version", request: { m, p in "\(m) \(p)\r\n\(host)\r\n" }, expect: { _ in .clientError }),
-        Malformation(name: "HTTP/9.9", request: { m, p in "\(m) \(p) HTTP/9.9\r\n\(host)\r\n" }, expect: { _ in .clientError }),
+        Malformation(
+            name: "bad method token", request: { _, p in "G@T \(p) HTTP/1.1\r\n\(host)\r\n" },
+            expect: { _ in .clientError }),
+        Malformation(
+            name: "lower-case method", request: { m, p in "\(m.lowercased()) \(p) HTTP/1.1\r\n\(host)\r\n" },
+            expect: { _ in .clientError }),
+        Malformation(
+            name: "no HTTP version", request: { m, p in "\(m) \(p)\r\n\(host)\r\n" }, expect: { _ in .clientError }),
+        Malformation(
+            name: "HTTP/9.9", request: { m, p in "\(m) \(p) HTTP/9.9\r\n\(host)\r\n" }, expect: { _ in .clientError }),
         Malformation(
             name: "100 KiB header value",
-            request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)X-Big: \(String(repeating: "b", count: 100 * 1024))\r\n\r\n" },
+            request: { m, p in
+                "\(m) \(p) HTTP/1.1\r\n\(host)X-Big: \(String(repeating: "b", count: 100 * 1024))\r\n\r\n"
+            },
             expect: { _ in .clientError }),
         Malformation(
             name: "10,000 headers",
-            request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)" + (0..<10_000).map { "X-\($0): 1\r\n" }.joined() + "\r\n" },
+            request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)" + (0..<10_000).map { "X-\($0): 1\r\n" }.joined() + "\r\n"
+            },
             expect: { _ in .clientError }),
         Malformation(
             name: "100 KiB request target",
@@ -56,7 +65,8 @@ extension HostileInputTests {
             expect: { _ in .clientError }),
         Malformation(
             name: "Content-Length not a number",
-            request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)Content-Length: two\r\n\r\n\(body)" }, expect: { _ in .clientError }),
+            request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)Content-Length: two\r\n\r\n\(body)" },
+            expect: { _ in .clientError }),
         Malformation(
             name: "Content-Length past UInt64",
             request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)Content-Length: 99999999999999999999999\r\n\r\n\(body)" },
@@ -69,7 +79,9 @@ extension HostileInputTests {
             expect: { _ in .clientError }),
         Malformation(
             name: "chunk size not hex",
-            request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\nZZ\r\n\(body)\r\n0\r\n\r\n" },
+            request: { m, p in
+                "\(m) \(p) HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\nZZ\r\n\(body)\r\n0\r\n\r\n"
+            },
             expect: { reads in reads ? .clientError : .answered }),
         Malformation(
             name: "chunk size past UInt64",
@@ -86,7 +98,8 @@ extension HostileInputTests {
             request: { m, p in "\(m) \(p) HTTP/1.1\r\n\(host)Transfer-Encoding: gzip\r\n\r\n\(body)" },
             expect: { reads in reads ? .clientError : .answeredOrClosed }),
         Malformation(
-            name: "TLS hello on the plain port", request: { _, _ in "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}" },
+            name: "TLS hello on the plain port",
+            request: { _, _ in "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}" },
             expect: { _ in .clientError }),
     ]
 

@@ -196,28 +196,35 @@ extension HostileInputTests {
         try await Self.withTarget("malformed JSON") { target in
             let invalidUTF8: [(String, [UInt8])] = [
                 ("lone continuation", [0x80]), ("bad lead", [0xFF, 0xFE]), ("overlong slash", [0xC0, 0xAF]),
-                ("UTF-8 surrogate", [0xED, 0xA0, 0x80]), ("truncated", [0xE2, 0x82]), ("past U+10FFFF", [0xF4, 0x90, 0x80, 0x80]),
+                ("UTF-8 surrogate", [0xED, 0xA0, 0x80]), ("truncated", [0xE2, 0x82]),
+                ("past U+10FFFF", [0xF4, 0x90, 0x80, 0x80]),
             ]
             for (name, bytes) in invalidUTF8 {
                 let inValue = Array(#"[{"id": "a"#.utf8) + bytes + Array(#"", "model": "m", "prediction": 1}]"#.utf8)
                 target.send("invalid UTF-8 in a value (\(name))", Self.post("/v1/predictions", inValue), .clientError)
-                let inKey = Array(#"[{"id": "a", "model": "m", "prediction": 1, "features": {"f"#.utf8) + bytes
+                let inKey =
+                    Array(#"[{"id": "a", "model": "m", "prediction": 1, "features": {"f"#.utf8) + bytes
                     + Array(#"": 1}}]"#.utf8)
                 target.send("invalid UTF-8 in a key (\(name))", Self.post("/v1/predictions", inKey), .clientError)
                 target.send("invalid UTF-8 in a label", Self.post("/v1/labels", inValue), .clientError)
                 let line = Array((Self.prediction("ok") + "\n").utf8) + inValue.dropFirst().dropLast()
                 target.send(
                     "invalid UTF-8 in an NDJSON line (\(name))",
-                    Self.post("/v1/predictions", line, contentType: "application/x-ndjson"), .rejections([.malformedJSON]))
+                    Self.post("/v1/predictions", line, contentType: "application/x-ndjson"),
+                    .rejections([.malformedJSON]))
             }
             let raw: [(String, [UInt8])] = [
-                ("NUL byte in a string", Array(#"[{"id": "a"#.utf8) + [0] + Array(#"b", "model": "m", "prediction": 1}]"#.utf8)),
+                (
+                    "NUL byte in a string",
+                    Array(#"[{"id": "a"#.utf8) + [0] + Array(#"b", "model": "m", "prediction": 1}]"#.utf8)
+                ),
                 ("NUL byte between tokens", Array("[".utf8) + [0] + Array("]".utf8)),
                 ("raw tab in a string", Array("[{\"id\": \"a\tb\", \"model\": \"m\", \"prediction\": 1}]".utf8)),
                 ("BOM", [0xEF, 0xBB, 0xBF] + Array("[\(Self.prediction())]".utf8)),
                 ("UTF-16 body", Array("[\(Self.prediction())]".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }),
                 ("empty body", []), ("white space body", Array(" \r\n\t ".utf8)),
-                ("null body", Array("null".utf8)), ("true body", Array("true".utf8)), ("string body", Array(#""[]""#.utf8)),
+                ("null body", Array("null".utf8)), ("true body", Array("true".utf8)),
+                ("string body", Array(#""[]""#.utf8)),
                 ("a body that is 1e400", Array("1e400".utf8)), ("a body that is -1e400", Array("-1e400".utf8)),
                 ("a body that is a 400-digit integer", Array(Self.bigInteger.utf8)),
                 ("a body that is a 1 MiB integer", Array(String(repeating: "9", count: 1 << 20).utf8)),
@@ -232,7 +239,9 @@ extension HostileInputTests {
                 target.send(name, Self.post("/v1/predictions", body), .clientError)
                 // To /v1/labels, {"predictions": …} is a single (invalid) label, not a wrapper.
                 let wrapper = name.hasPrefix("'predictions'")
-                target.send(name + " (labels)", Self.post("/v1/labels", body), wrapper ? .rejections([.invalidID]) : .clientError)
+                target.send(
+                    name + " (labels)", Self.post("/v1/labels", body),
+                    wrapper ? .rejections([.invalidID]) : .clientError)
             }
             for literal in ["NaN", "Infinity", "-Infinity", "nan", "inf", "+1", "01", "1.", ".5", "0x10", "1e"] {
                 for field in ["prediction", "confidence", "timestamp"] {
@@ -244,12 +253,17 @@ extension HostileInputTests {
                 target.send("\(literal) as a feature", Self.post("/v1/predictions", "[\(feature)]"), .clientError)
             }
             for (open, close) in [("[", "]"), (#"{"a": "#, "}")] {
-                let nested = String(repeating: open, count: Self.deep) + "1" + String(repeating: close, count: Self.deep)
+                let nested =
+                    String(repeating: open, count: Self.deep) + "1" + String(repeating: close, count: Self.deep)
                 target.send("\(Self.deep)-deep \(open)", Self.post("/v1/predictions", nested), .clientError)
                 let inFeature = Self.prediction("d", [("features", #"{"f": "# + nested + "}")])
-                target.send("\(Self.deep)-deep \(open) in a feature", Self.post("/v1/predictions", "[\(inFeature)]"), .clientError)
+                target.send(
+                    "\(Self.deep)-deep \(open) in a feature", Self.post("/v1/predictions", "[\(inFeature)]"),
+                    .clientError)
                 let inSegments = Self.prediction("d", [("segments", #"{"s": "# + nested + "}")])
-                target.send("\(Self.deep)-deep \(open) in segments", Self.post("/v1/predictions", "[\(inSegments)]"), .clientError)
+                target.send(
+                    "\(Self.deep)-deep \(open) in segments", Self.post("/v1/predictions", "[\(inSegments)]"),
+                    .clientError)
                 target.send("\(Self.deep)-deep \(open) labels", Self.post("/v1/labels", nested), .clientError)
             }
             let freeze = "/v1/models/m/reference"
@@ -269,7 +283,8 @@ extension HostileInputTests {
             let h = "\"\(Self.huge)\""
             let predictions: [(String, [(String, String)], RejectReason)] = [
                 ("5 MiB id", [("id", h)], .invalidID), ("5 MiB model", [("model", h)], .invalidModel),
-                ("5 MiB version", [("version", h)], .invalidVersion), ("5 MiB variant", [("variant", h)], .invalidVariant),
+                ("5 MiB version", [("version", h)], .invalidVersion),
+                ("5 MiB variant", [("variant", h)], .invalidVariant),
                 ("5 MiB timestamp", [("timestamp", h)], .invalidTimestamp),
                 ("5 MiB prediction", [("prediction", h)], .invalidPrediction),
                 ("5 MiB feature value", [("features", "{\"f\": \(h)}")], .invalidFeatures),
@@ -291,7 +306,8 @@ extension HostileInputTests {
                 target.send(name, Self.post("/v1/labels", "[\(Self.label("big", fields))]"), .rejections([reason]))
             }
             target.send(
-                "5 MiB reference row id", Self.post("/v1/models/m/reference", "[\(Self.prediction("r", [("id", h)]))]", method: "PUT"),
+                "5 MiB reference row id",
+                Self.post("/v1/models/m/reference", "[\(Self.prediction("r", [("id", h)]))]", method: "PUT"),
                 .clientError)
             target.send(
                 "5 MiB freeze version", Self.post("/v1/models/m/reference", #"{"from": 0, "to": 1, "version": \#(h)}"#),
@@ -308,11 +324,13 @@ extension HostileInputTests {
                 ]
                 for (field, fields, reason) in cases {
                     target.send(
-                        "\(number.prefix(6)) as \(field)", Self.post("/v1/predictions", "[\(Self.prediction("n", fields))]"),
+                        "\(number.prefix(6)) as \(field)",
+                        Self.post("/v1/predictions", "[\(Self.prediction("n", fields))]"),
                         .rejections([reason]))
                 }
                 target.send(
-                    "\(number.prefix(6)) as a label", Self.post("/v1/labels", "[\(Self.label("n", [("label", number)]))]"),
+                    "\(number.prefix(6)) as a label",
+                    Self.post("/v1/labels", "[\(Self.label("n", [("label", number)]))]"),
                     .rejections([.invalidLabel]))
             }
             func members(_ n: Int, _ value: String) -> String {
@@ -323,24 +341,36 @@ extension HostileInputTests {
                 ("segments", "\"g\"", .invalidSegments), ("metrics", "1", .invalidMetrics),
             ] {
                 target.send(
-                    "600 \(field)", Self.post("/v1/predictions", "[\(Self.prediction("w", [(field, members(600, value))]))]"),
+                    "600 \(field)",
+                    Self.post("/v1/predictions", "[\(Self.prediction("w", [(field, members(600, value))]))]"),
                     .rejections([reason]))
             }
             target.send(
-                "512 features", Self.post("/v1/predictions", "[\(Self.prediction("w512", [("features", members(512, "1"))]))]"),
+                "512 features",
+                Self.post("/v1/predictions", "[\(Self.prediction("w512", [("features", members(512, "1"))]))]"),
                 .accepted(1))
             let nestedSegments = String(repeating: #"{"s": "#, count: 50) + "1" + String(repeating: "}", count: 50)
             target.send(
-                "50-deep segments", Self.post("/v1/predictions", "[\(Self.prediction("ds", [("segments", nestedSegments)]))]"),
+                "50-deep segments",
+                Self.post("/v1/predictions", "[\(Self.prediction("ds", [("segments", nestedSegments)]))]"),
                 .rejections([.invalidSegments]))
             let longPath = String(repeating: "x", count: 5000)
-            target.send("5000-byte model in a path", Array("GET /v1/models/\(longPath)/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), .clientError)
-            target.send("5000-byte path", Array("GET /\(longPath) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), .clientError)
+            target.send(
+                "5000-byte model in a path",
+                Array("GET /v1/models/\(longPath)/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8),
+                .clientError)
+            target.send(
+                "5000-byte path", Array("GET /\(longPath) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8),
+                .clientError)
             target.send("5000-byte freeze path", Self.post("/v1/models/\(longPath)/reference", "{}"), .clientError)
-            target.send("5000-byte reference path", Self.post("/v1/models/\(longPath)/reference", "[]", method: "PUT"), .clientError)
+            target.send(
+                "5000-byte reference path", Self.post("/v1/models/\(longPath)/reference", "[]", method: "PUT"),
+                .clientError)
             for query in ["window=\(longPath)", "to=\(longPath)", "state=\(longPath)", "limit=\(longPath)"] {
                 let path = query.hasPrefix("window") || query.hasPrefix("to") ? "/v1/models/m/metrics" : "/v1/alerts"
-                target.send("5000-byte \(query.prefix(5))", Array("GET \(path)?\(query) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), .clientError)
+                target.send(
+                    "5000-byte \(query.prefix(5))",
+                    Array("GET \(path)?\(query) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), .clientError)
             }
         }
     }
@@ -350,16 +380,28 @@ extension HostileInputTests {
     /// Every field of a prediction and of a label, with a value of every other JSON type.
     static let wrongTypes: [(kind: String, field: String, values: [String], reason: RejectReason)] = [
         ("prediction", "id", ["42", "true", "null", "[\"a\"]", "{\"a\": 1}", "\"\""], .invalidID),
-        ("prediction", "model", ["42", "false", "null", "[\"m\"]", "{\"m\": 1}", "\"\"", "\"a b\"", "\"m\\u0000\""], .invalidModel),
+        (
+            "prediction", "model", ["42", "false", "null", "[\"m\"]", "{\"m\": 1}", "\"\"", "\"a b\"", "\"m\\u0000\""],
+            .invalidModel
+        ),
         ("prediction", "version", ["42", "true", "[1]", "{}", "\"\"", "\"v\\u0000\"", "\"v\\n\""], .invalidVersion),
         ("prediction", "variant", ["42", "true", "[1]", "{}", "\"\"", "\"\\u0007\""], .invalidVariant),
         ("prediction", "timestamp", ["true", "[1]", "{}", "\"\""], .invalidTimestamp),
         ("prediction", "prediction", ["null", "[1]", "{\"a\": 1}"], .invalidPrediction),
-        ("prediction", "features", ["42", "\"f\"", "true", "[1, 2]", "{\"f\": [1]}", "{\"f\": {}}", "{\"\": 1}"], .invalidFeatures),
+        (
+            "prediction", "features", ["42", "\"f\"", "true", "[1, 2]", "{\"f\": [1]}", "{\"f\": {}}", "{\"\": 1}"],
+            .invalidFeatures
+        ),
         ("prediction", "confidence", ["\"0.5\"", "true", "[0.5]", "{}", "-0.1", "1.5"], .invalidConfidence),
-        ("prediction", "scores", ["42", "\"a\"", "[0.5]", "{\"a\": \"0.5\"}", "{\"a\": null}", "{\"a\": 2}", "{\"a\": -1}"], .invalidScores),
+        (
+            "prediction", "scores",
+            ["42", "\"a\"", "[0.5]", "{\"a\": \"0.5\"}", "{\"a\": null}", "{\"a\": 2}", "{\"a\": -1}"], .invalidScores
+        ),
         ("prediction", "segments", ["42", "\"s\"", "[\"g\"]", "{\"s\": [1]}", "{\"s\": {}}"], .invalidSegments),
-        ("prediction", "metrics", ["42", "\"m\"", "[1]", "{\"m\": \"1\"}", "{\"m\": null}", "{\"m\": {}}"], .invalidMetrics),
+        (
+            "prediction", "metrics", ["42", "\"m\"", "[1]", "{\"m\": \"1\"}", "{\"m\": null}", "{\"m\": {}}"],
+            .invalidMetrics
+        ),
         ("label", "id", ["42", "true", "null", "[\"a\"]", "{}"], .invalidID),
         ("label", "model", ["42", "null", "[\"m\"]", "{}", "\"no/slash\""], .invalidModel),
         ("label", "label", ["[1]", "{\"a\": 1}"], .invalidLabel),
@@ -372,7 +414,8 @@ extension HostileInputTests {
         "\"0000-01-01T00:00:00Z\"", "\"10000-01-01T00:00:00Z\"", "-1", "-0.5", "1e20", "253402300800",
         "\"2026-13-45T99:99:99Z\"", "\"2026-02-30T00:00:00Z\"", "\"2025-02-29T00:00:00Z\"", "\"1969-12-31T23:59:59Z\"",
         "\"1970-01-01T00:00:00+01:00\"", "\"9999-12-31T23:59:59-01:00\"", "\"2026-01-01\"", "\"2026-01-01T00:00:00\"",
-        "\"2026-01-01T00:00:00.Z\"", "\"2026-01-01T00:00:00+24:00\"", "\"2026-01-01T00:00:00Z \"", "\" 2026-01-01T00:00:00Z\"",
+        "\"2026-01-01T00:00:00.Z\"", "\"2026-01-01T00:00:00+24:00\"", "\"2026-01-01T00:00:00Z \"",
+        "\" 2026-01-01T00:00:00Z\"",
         "\"now\"", "\"1700000000\"",
     ]
 
@@ -381,7 +424,8 @@ extension HostileInputTests {
             for (kind, field, values, reason) in Self.wrongTypes {
                 let items = values.enumerated().map { i, value in
                     kind == "label"
-                        ? Self.label("\(field)-\(i)", [(field, value)]) : Self.prediction("\(field)-\(i)", [(field, value)])
+                        ? Self.label("\(field)-\(i)", [(field, value)])
+                        : Self.prediction("\(field)-\(i)", [(field, value)])
                 }
                 let path = kind == "label" ? "/v1/labels" : "/v1/predictions"
                 let answer = target.send(
@@ -389,20 +433,26 @@ extension HostileInputTests {
                     .rejections(Array(repeating: reason, count: values.count)))
                 #expect(answer.status == 200)
             }
-            let predictions = Self.absurdTimestamps.enumerated().map { i, t in Self.prediction("t\(i)", [("timestamp", t)]) }
+            let predictions = Self.absurdTimestamps.enumerated().map { i, t in
+                Self.prediction("t\(i)", [("timestamp", t)])
+            }
             target.send(
-                "absurd prediction timestamps", Self.post("/v1/predictions", "[" + predictions.joined(separator: ", ") + "]"),
+                "absurd prediction timestamps",
+                Self.post("/v1/predictions", "[" + predictions.joined(separator: ", ") + "]"),
                 .rejections(Array(repeating: .invalidTimestamp, count: predictions.count)))
             let labels = Self.absurdTimestamps.enumerated().map { i, t in Self.label("t\(i)", [("timestamp", t)]) }
             target.send(
                 "absurd label timestamps", Self.post("/v1/labels", "[" + labels.joined(separator: ", ") + "]"),
                 .rejections(Array(repeating: .invalidTimestamp, count: labels.count)))
             target.send(
-                "year 9999 prediction", Self.post("/v1/predictions", "[\(Self.prediction("far", [("timestamp", "\"9999-12-31T23:59:59Z\"")]))]"),
+                "year 9999 prediction",
+                Self.post(
+                    "/v1/predictions", "[\(Self.prediction("far", [("timestamp", "\"9999-12-31T23:59:59Z\"")]))]"),
                 .rejections([.futureTimestamp]))
             let notObjects = ["1", "\"a\"", "null", "true", "[]", "[{}]"]
             target.send(
-                "items that are not objects", Self.post("/v1/predictions", "[" + notObjects.joined(separator: ", ") + "]"),
+                "items that are not objects",
+                Self.post("/v1/predictions", "[" + notObjects.joined(separator: ", ") + "]"),
                 .rejections(Array(repeating: .notAnObject, count: notObjects.count)))
         }
     }
@@ -413,23 +463,42 @@ extension HostileInputTests {
         try await Self.withTarget("odd but valid") { target in
             target.send("empty array", Self.post("/v1/predictions", "[]"), .accepted(0))
             target.send("empty wrapper", Self.post("/v1/predictions", #"{"predictions": []}"#), .accepted(0))
-            target.send("empty NDJSON", Self.post("/v1/predictions", "\n\n", contentType: "application/x-ndjson"), .accepted(0))
+            target.send(
+                "empty NDJSON", Self.post("/v1/predictions", "\n\n", contentType: "application/x-ndjson"), .accepted(0))
             target.send(
                 "duplicate keys",
-                Self.post("/v1/predictions", #"[{"id": "d1", "id": "d2", "model": "m", "model": "m", "prediction": 1, "prediction": 2, "features": {"f": 1, "f": "x"}}]"#),
+                Self.post(
+                    "/v1/predictions",
+                    #"[{"id": "d1", "id": "d2", "model": "m", "model": "m", "prediction": 1, "prediction": 2, "features": {"f": 1, "f": "x"}}]"#
+                ),
                 .accepted(1))
             target.send(
                 "NUL and escapes in an id and names",
-                Self.post("/v1/predictions", #"[{"id": "nul\u0000id", "model": "m", "prediction": "a\u0000b", "features": {"f\u0000": 1, "\u00e9\ud83d\ude00": "\u2028"}}]"#),
+                Self.post(
+                    "/v1/predictions",
+                    #"[{"id": "nul\u0000id", "model": "m", "prediction": "a\u0000b", "features": {"f\u0000": 1, "\u00e9\ud83d\ude00": "\u2028"}}]"#
+                ),
                 .accepted(1))
-            target.send("label for the NUL id", Self.post("/v1/labels", #"[{"id": "nul\u0000id", "model": "m", "label": "a\u0000b"}]"#), .accepted(1))
-            target.send("label of an id never predicted", Self.post("/v1/labels", "[\(Self.label("never"))]"), .accepted(1))
-            target.send("label of a model never seen", Self.post("/v1/labels", #"[{"id": "x", "model": "ghost", "label": 1}]"#), .accepted(1))
-            target.send("prediction with a 256-character id", Self.post("/v1/predictions", "[\(Self.prediction(String(repeating: "i", count: 256)))]"), .accepted(1))
-            target.send("prediction with a 257-character id", Self.post("/v1/predictions", "[\(Self.prediction(String(repeating: "i", count: 257)))]"), .rejections([.invalidID]))
+            target.send(
+                "label for the NUL id",
+                Self.post("/v1/labels", #"[{"id": "nul\u0000id", "model": "m", "label": "a\u0000b"}]"#), .accepted(1))
+            target.send(
+                "label of an id never predicted", Self.post("/v1/labels", "[\(Self.label("never"))]"), .accepted(1))
+            target.send(
+                "label of a model never seen", Self.post("/v1/labels", #"[{"id": "x", "model": "ghost", "label": 1}]"#),
+                .accepted(1))
+            target.send(
+                "prediction with a 256-character id",
+                Self.post("/v1/predictions", "[\(Self.prediction(String(repeating: "i", count: 256)))]"), .accepted(1))
+            target.send(
+                "prediction with a 257-character id",
+                Self.post("/v1/predictions", "[\(Self.prediction(String(repeating: "i", count: 257)))]"),
+                .rejections([.invalidID]))
             let models = try #require(try? JSONParser.parse(target.http.get("/v1/models").body))
             let m = try #require(models["models"]?.array.first { $0["name"]?.stringValue == "m" })
-            #expect(m["counts"]?["labeled"]?.int == 1, "the label of the NUL id did not join: \(m["counts"].map(JSONWriter.string) ?? "")")
+            #expect(
+                m["counts"]?["labeled"]?.int == 1,
+                "the label of the NUL id did not join: \(m["counts"].map(JSONWriter.string) ?? "")")
         }
     }
 }
