@@ -12,4 +12,11 @@ public struct APIError: Error, Sendable {
         self.message = message
         self.headers = headers
     }
+
+    /// User input as an error message quotes it: at most 64 characters, so a hostile path or
+    /// parameter is never echoed back whole.
+    public static func excerpt(_ input: some StringProtocol) -> String {
+        input.unicodeScalars.count <= 64
+            ? String(input) : String(String.UnicodeScalarView(input.unicodeScalars.prefix(64))) + "…"
+    }
 }

@@ -143,7 +143,7 @@ public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     }
     for (path, methods) in Dictionary(grouping: APIRoute.allCases, by: \.path).mapValues({ $0.map(\.method) }) {
         let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !methods.contains(method) {
+        for method in undeclaredMethods where !methods.contains(method) {
             router.on(RouterPath(path), method: method) { request, _ -> Response in
                 throw APIError(
                     .methodNotAllowed, "method \(request.method) not allowed on \(path) (allowed: \(allow))",
@@ -153,6 +153,12 @@ public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     }
     return router
 }
+
+/// The methods a served path answers with `405` and `Allow` when it does not declare them: the
+/// ones a client or fuzzer sends to an API (TRACE, OPTIONS and QUERY too, which were `404`).
+private let undeclaredMethods: [HTTPRequest.Method] = [
+    .get, .post, .put, .delete, .patch, .trace, .options, HTTPRequest.Method("QUERY")!,
+]
 
 /// The controller function serving each route.
 struct RouteHandlers: Sendable {

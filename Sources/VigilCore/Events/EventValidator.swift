@@ -5,8 +5,11 @@ public struct EventValidator: Sendable {
     public static let maxIDLength = 256
     /// Most features, scores, segments or metrics one item may carry.
     public static let maxMembers = 512
-    /// Longest accepted name or categorical value, in UTF-8 bytes.
-    public static let maxNameBytes = 1024
+    /// Longest accepted name or categorical value, in characters (Unicode scalars, as JSON
+    /// Schema's `maxLength` counts them, so `/openapi.yaml` can state it exactly).
+    public static let maxNameLength = 1024
+    /// Longest accepted prediction or label value, in characters.
+    public static let maxOutputLength = 65_536
 
     private let config: VigilConfig
 
@@ -14,19 +17,23 @@ public struct EventValidator: Sendable {
 
     typealias Failure = (RejectReason, String)
 
-    /// Validates one prediction item.
-    public func prediction(_ value: JSONValue, index: Int, receivedAt: Int64) -> Result<Prediction, ItemError> {
+    /// Validates one prediction item. `admitsFuture` lifts `limits.max_future_skew`, for reference
+    /// rows, which fold into no time bucket.
+    public func prediction(_ value: JSONValue, index: Int, receivedAt: Int64, admitsFuture: Bool = false)
+        -> Result<Prediction, ItemError>
+    {
         guard case .object(let item) = value else {
             return .failure(
                 ItemError(
                     index: index, id: nil, reason: .notAnObject,
                     message: "item must be a JSON object, got \(value.typeName)"))
         }
-        let id = item["id"]?.stringValue
+        let id = Self.echoedID(item)
         do throws(ItemError) {
             return .success(
                 try prediction(
-                    item, receivedAt: receivedAt, wrap: { ItemError(index: index, id: id, reason: $0, message: $1) }))
+                    item, receivedAt: receivedAt, admitsFuture: admitsFuture,
+                    wrap: { ItemError(index: index, id: id, reason: $0, message: $1) }))
         } catch {
             return .failure(error)
         }
@@ -40,7 +47,7 @@ public struct EventValidator: Sendable {
                     index: index, id: nil, reason: .notAnObject,
                     message: "item must be a JSON object, got \(value.typeName)"))
         }
-        let id = item["id"]?.stringValue
+        let id = Self.echoedID(item)
         let wrap = { (reason: RejectReason, message: String) in
             ItemError(index: index, id: id, reason: reason, message: message)
         }
@@ -69,9 +76,29 @@ public struct EventValidator: Sendable {
 
     private let timestampMessage = "timestamp must be an RFC 3339 string or Unix seconds between 1970 and 9999"
 
-    private func prediction(_ item: JSONObject, receivedAt: Int64, wrap: (RejectReason, String) -> ItemError)
-        throws(ItemError) -> Prediction
-    {
+    /// The id an item error names: only a valid one, so a rejection never echoes a huge value.
+    public static func echoedID(_ item: JSONObject) -> String? {
+        guard case .string(let id)? = item["id"], !id.isEmpty, Self.length(id, atMost: maxIDLength) else { return nil }
+        return id
+    }
+
+    /// Whether `s` has at most `limit` characters, without counting them when the UTF-8 length
+    /// already decides (each character is 1 to 4 bytes).
+    static func length(_ s: String, atMost limit: Int) -> Bool {
+        let bytes = s.utf8.count
+        if bytes <= limit { return true }
+        if bytes > 4 * limit { return false }
+        return s.unicodeScalars.count <= limit
+    }
+
+    /// A user-supplied name as error messages quote it: at most 40 characters.
+    static func quoted(_ name: String) -> String {
+        name.unicodeScalars.count <= 40 ? name : String(String.UnicodeScalarView(name.unicodeScalars.prefix(40))) + "…"
+    }
+
+    private func prediction(
+        _ item: JSONObject, receivedAt: Int64, admitsFuture: Bool, wrap: (RejectReason, String) -> ItemError
+    ) throws(ItemError) -> Prediction {
         let (id, model) = try identity(item, wrap)
         guard let raw = item["prediction"], raw != .null else {
             throw wrap(.invalidPrediction, "prediction is required")
@@ -85,7 +112,7 @@ public struct EventValidator: Sendable {
         if let ts = item["timestamp"], ts != .null {
             guard let t = Timestamp.parse(ts) else { throw wrap(.invalidTimestamp, timestampMessage) }
             // An event time far ahead would make a bucket that never rolls up or expires.
-            guard t <= receivedAt + config.limits.maxFutureSkew.millis else {
+            guard admitsFuture || t <= receivedAt + config.limits.maxFutureSkew.millis else {
                 throw wrap(
                     .futureTimestamp,
                     "timestamp is more than \(config.limits.maxFutureSkew.text) ahead of the server's clock (limits.max_future_skew)"
@@ -102,7 +129,7 @@ public struct EventValidator: Sendable {
         }
         p.scores = try numericMap(item["scores"], "scores", .invalidScores, wrap)
         if let bad = p.scores.first(where: { !($0.value >= 0 && $0.value <= 1) }) {
-            throw wrap(.invalidScores, "scores['\(bad.name)'] must be a probability between 0 and 1")
+            throw wrap(.invalidScores, "scores['\(Self.quoted(bad.name))'] must be a probability between 0 and 1")
         }
         p.segments = try segments(item["segments"], wrap)
         p.metrics = try numericMap(item["metrics"], "metrics", .invalidMetrics, wrap)
@@ -115,7 +142,7 @@ public struct EventValidator: Sendable {
         guard case .string(let id)? = item["id"] else {
             throw wrap(.invalidID, item["id"] == nil ? "id is required" : "id must be a string")
         }
-        guard !id.isEmpty, id.unicodeScalars.count <= Self.maxIDLength else {
+        guard !id.isEmpty, Self.length(id, atMost: Self.maxIDLength) else {
             throw wrap(.invalidID, "id must be 1 to \(Self.maxIDLength) characters")
         }
         guard case .string(let model)? = item["model"] else {
@@ -127,10 +154,11 @@ public struct EventValidator: Sendable {
         return (id, model)
     }
 
-    /// A prediction's or label's value: a string (≤ 64 KiB), a finite number or a boolean.
+    /// A prediction's or label's value: a string of at most `maxOutputLength` characters, a
+    /// finite number or a boolean.
     public func output(_ value: JSONValue) -> OutputValue? {
         switch value {
-        case .string(let s) where s.utf8.count <= 65_536: .text(s)
+        case .string(let s) where Self.length(s, atMost: Self.maxOutputLength): .text(s)
         case .number(let n) where n.isFinite: .number(n)
         case .bool(let b): .bool(b)
         default: nil
@@ -158,8 +186,8 @@ public struct EventValidator: Sendable {
         guard unique.count <= Self.maxMembers else {
             throw wrap(reason, "\(field) has more than \(Self.maxMembers) entries")
         }
-        if let bad = unique.first(where: { $0.key.isEmpty || $0.key.utf8.count > Self.maxNameBytes }) {
-            throw wrap(reason, "\(field) name '\(bad.key.prefix(40))' must be 1 to \(Self.maxNameBytes) bytes")
+        if let bad = unique.first(where: { $0.key.isEmpty || !Self.length($0.key, atMost: Self.maxNameLength) }) {
+            throw wrap(reason, "\(field) name '\(Self.quoted(bad.key))' must be 1 to \(Self.maxNameLength) characters")
         }
         return unique
     }
@@ -174,18 +202,22 @@ public struct EventValidator: Sendable {
             switch raw {
             case .null: feature = .missing
             case .number(let n) where n.isFinite: feature = .number(n)
-            case .number: throw wrap(.invalidFeatures, "features['\(name)'] is not a finite number")
-            case .string(let s) where s.utf8.count <= Self.maxNameBytes: feature = .category(s)
-            case .string: throw wrap(.invalidFeatures, "features['\(name)'] is longer than \(Self.maxNameBytes) bytes")
+            case .number: throw wrap(.invalidFeatures, "features['\(Self.quoted(name))'] is not a finite number")
+            case .string(let s) where Self.length(s, atMost: Self.maxNameLength): feature = .category(s)
+            case .string:
+                throw wrap(
+                    .invalidFeatures,
+                    "features['\(Self.quoted(name))'] is longer than \(Self.maxNameLength) characters")
             case .bool(let b): feature = .category(b ? "true" : "false")
             case .array, .object:
                 throw wrap(
                     .invalidFeatures,
-                    "features['\(name)'] must be a number, string, boolean or null, got \(raw.typeName)")
+                    "features['\(Self.quoted(name))'] must be a number, string, boolean or null, got \(raw.typeName)")
             }
             if let expected = declared[name], let actual = feature.impliedType, actual != expected {
                 throw wrap(
-                    .typeMismatch, "features['\(name)'] is declared \(expected.rawValue) but got \(raw.typeName)")
+                    .typeMismatch,
+                    "features['\(Self.quoted(name))'] is declared \(expected.rawValue) but got \(raw.typeName)")
             }
             result.append((name, feature))
         }
@@ -200,11 +232,14 @@ public struct EventValidator: Sendable {
             let (name, raw) = (member.key, member.value)
             switch raw {
             case .null: continue
-            case .string(let s) where s.utf8.count <= Self.maxNameBytes: result.append((name, s))
+            case .string(let s) where Self.length(s, atMost: Self.maxNameLength): result.append((name, s))
             case .bool(let b): result.append((name, b ? "true" : "false"))
             case .number(let n) where n.isFinite: result.append((name, OutputValue.canonical(n)))
             default:
-                throw wrap(.invalidSegments, "segments['\(name)'] must be a string, number or boolean")
+                throw wrap(
+                    .invalidSegments,
+                    "segments['\(Self.quoted(name))'] must be a string of at most \(Self.maxNameLength) characters, a number or a boolean"
+                )
             }
         }
         return result
@@ -219,7 +254,7 @@ public struct EventValidator: Sendable {
             switch raw {
             case .number(let n) where n.isFinite: result.append((name, n))
             case .bool(let b): result.append((name, b ? 1 : 0))
-            default: throw wrap(reason, "\(field)['\(name)'] must be a finite number")
+            default: throw wrap(reason, "\(field)['\(Self.quoted(name))'] must be a finite number")
             }
         }
         return result

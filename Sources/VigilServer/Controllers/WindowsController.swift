@@ -21,7 +21,7 @@ struct WindowsController: Sendable {
     func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
         guard services.store.registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(model)'")
+            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
         }
         let query = request.uri.queryParameters
         let window = try self.window(query["window"].map(String.init))
@@ -100,12 +100,13 @@ struct WindowsController: Sendable {
             if let named = object["model"], named != .string(model) {
                 errors.append(
                     ItemError(
-                        index: index, id: object["id"]?.stringValue, reason: .invalidModel,
+                        index: index, id: EventValidator.echoedID(object), reason: .invalidModel,
                         message: "item names another model than the path"))
                 continue
             }
             if object["model"] == nil { object.members.append(JSONMember(key: "model", value: .string(model))) }
-            switch validator.prediction(.object(object), index: index, receivedAt: now) {
+            // Reference rows fold into no time bucket, so a future event time is harmless there.
+            switch validator.prediction(.object(object), index: index, receivedAt: now, admitsFuture: true) {
             case .success(let p):
                 var label: OutputValue?
                 if let raw = object["label"], raw != .null {
@@ -149,7 +150,7 @@ struct WindowsController: Sendable {
     func freezeReference(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
         guard services.store.registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(model)'")
+            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
         }
         let body = try await IngestController.collect(
             request, limit: 65_536, timeout: services.config.server.bodyTimeout)
@@ -164,7 +165,9 @@ struct WindowsController: Sendable {
         else {
             throw APIError(.badRequest, "'from' and 'to' are required: RFC 3339 timestamps or Unix seconds")
         }
-        guard from <= to else { throw APIError(.badRequest, "'from' must not be after 'to'") }
+        // A well-formed request that finds nothing to freeze conflicts with the stored state
+        // (409), like an empty range: a schema cannot say "from <= to", so this is not a 400.
+        guard from <= to else { throw APIError(.conflict, "'from' is after 'to': the range holds no predictions") }
         var version: String?
         if let v = object["version"], v != .null {
             guard let s = v.stringValue else { throw APIError(.badRequest, "'version' must be a string") }
@@ -174,7 +177,7 @@ struct WindowsController: Sendable {
         let rows = try await services.store.referenceRows(
             model: model, from: from, to: to, version: version, limit: ReferenceProfile.maxRows)
         guard !rows.isEmpty else {
-            throw APIError(.badRequest, "no stored predictions of '\(model)' between 'from' and 'to'")
+            throw APIError(.conflict, "no stored predictions of '\(model)' between 'from' and 'to'")
         }
         let profile = try await services.engine.installReference(
             model: model, rows: rows, source: .frozen, at: services.now())

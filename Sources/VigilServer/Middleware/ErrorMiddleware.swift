@@ -22,9 +22,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let message: String
             switch error.status {
-            case .notFound: message = "no route for \(request.method) \(request.uri.path)"
+            case .notFound: message = "no route for \(request.method) \(APIError.excerpt(request.uri.path))"
             case .contentTooLarge: message = "request body exceeds max_body_bytes (\(maxBodyBytes) bytes)"
-            case .methodNotAllowed: message = "method \(request.method) not allowed on \(request.uri.path)"
+            case .methodNotAllowed:
+                message = "method \(request.method) not allowed on \(APIError.excerpt(request.uri.path))"
             default: message = error.status.reasonPhrase
             }
             return Self.response(error.status, message, headers: error.headers)
