@@ -129,7 +129,7 @@ import VigilCore
 
             // Nothing acknowledged lost, nothing twice, the file sound, the outbox clean.
             let queue = try DatabaseQueue(path: db)
-            let (stored, labelled, integrity, failed) = try await queue.read { db in
+            let (stored, labelled, integrity, failed) = try queue.read { db in
                 (
                     try String.fetchAll(db, sql: "SELECT ext_id FROM predictions"),
                     try Row.fetchAll(db, sql: "SELECT ext_id, label FROM predictions WHERE label IS NOT NULL"),

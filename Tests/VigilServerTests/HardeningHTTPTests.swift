@@ -48,28 +48,28 @@ import VigilCore
     /// Fails on de6ce92: `//v1/models`, `/metrics/` and friends were served without a token.
     @Test func everyReadRouteNeedsATokenHoweverItsPathIsSpelled() async throws {
         try await Self.withVigil { http, _ in
-            let seeded = try http.exchange(
+            let seeded = try await http.exchange(
                 Self.post("/v1/predictions", #"[{"id": "a", "model": "m", "prediction": 1}]"#))
             #expect(seeded.status == 200)
             for path in [
                 "/v1/models", "//v1/models", "///v1/models", "/v1//models", "/v1/models/", "//v1/models/m/metrics",
                 "/v1/models/m/metrics/", "//v1/alerts", "/v1/alerts/", "/metrics/", "//metrics", "/v1/models?x=1",
             ] {
-                let anonymous = try http.get(path)
+                let anonymous = try await http.get(path)
                 #expect([401, 404].contains(anonymous.status), "GET \(path) without a token: \(anonymous.status)")
                 #expect(!anonymous.body.contains("vigil_") && !anonymous.body.contains("\"models\""), "\(path) leaked")
-                let withIngest = try http.get(path, headers: [Self.ingest])
+                let withIngest = try await http.get(path, headers: [Self.ingest])
                 #expect([403, 404].contains(withIngest.status), "GET \(path) with an ingest token: \(withIngest.status)")
             }
-            #expect(try http.get("//v1/models", headers: [Self.read]).status == 200)
-            #expect(try http.get("/metrics/", headers: [Self.read]).status == 200)
+            #expect(try await http.get("//v1/models", headers: [Self.read]).status == 200)
+            #expect(try await http.get("/metrics/", headers: [Self.read]).status == 200)
             // Writes through odd paths need the ingest scope too.
-            let sneaky = try http.exchange(
+            let sneaky = try await http.exchange(
                 Self.post("//v1/predictions", #"[{"id": "b", "model": "m", "prediction": 1}]"#, headers: [Self.read]))
             #expect(sneaky.status == 403)
             // Open routes stay open.
-            #expect(try http.get("/healthz").status == 200)
-            #expect(try http.get("/openapi.yaml").status == 200)
+            #expect(try await http.get("/healthz").status == 200)
+            #expect(try await http.get("/openapi.yaml").status == 200)
         }
     }
 
@@ -87,11 +87,11 @@ import VigilCore
     /// Undeclared methods on a served path are `405` with `Allow` (schemathesis' finding).
     @Test func undeclaredMethodsAre405WithAllow() async throws {
         try await Self.withVigil { http, _ in
-            let answer = try http.exchange(
+            let answer = try await http.exchange(
                 "DELETE /v1/models HTTP/1.1\r\nHost: x\r\n\(Self.read)\r\nConnection: close\r\n\r\n")
             #expect(answer.status == 405)
             #expect(answer.header("allow") == "GET")
-            let put = try http.exchange(Self.post("/v1/predictions", "[]").replacingOccurrences(of: "POST", with: "PUT"))
+            let put = try await http.exchange(Self.post("/v1/predictions", "[]").replacingOccurrences(of: "POST", with: "PUT"))
             #expect(put.status == 405 && put.header("allow") == "POST")
         }
     }
@@ -101,17 +101,17 @@ import VigilCore
     /// Fails on de6ce92: `to=nan` trapped in an integer conversion and killed the process.
     @Test func hostileWindowParametersAre400AndTheProcessLives() async throws {
         try await Self.withVigil { http, vigil in
-            _ = try http.exchange(Self.post("/v1/predictions", #"[{"id": "a", "model": "m", "prediction": 1}]"#))
+            _ = try await http.exchange(Self.post("/v1/predictions", #"[{"id": "a", "model": "m", "prediction": 1}]"#))
             for query in [
                 "to=nan", "to=NaN", "to=inf", "to=-inf", "to=1e300", "to=-1e300", "to=9223372036854775807",
                 "window=99999999w&to=1", "window=9223372036854775807ms&to=253402300799", "window=1000000d",
                 "to=10000-01-01T00:00:00Z", "window=0m", "window=-5m",
             ] {
-                let answer = try http.get("/v1/models/m/metrics?\(query)", headers: [Self.read])
+                let answer = try await http.get("/v1/models/m/metrics?\(query)", headers: [Self.read])
                 #expect(answer.status == 400, "\(query): \(answer.status) \(answer.body)")
                 #expect(vigil.process.isRunning, "\(query) killed vigil")
             }
-            let fine = try http.get("/v1/models/m/metrics?window=2h&to=2026-11-01T00:00:00Z", headers: [Self.read])
+            let fine = try await http.get("/v1/models/m/metrics?window=2h&to=2026-11-01T00:00:00Z", headers: [Self.read])
             #expect(fine.status == 200)
         }
     }
@@ -123,11 +123,11 @@ import VigilCore
         try await Self.withVigil { http, _ in
             // Default server.max_items_per_request: 10,000.
             let tooMany = "[" + Array(repeating: "{}", count: 10_001).joined(separator: ",") + "]"
-            let refused = try http.exchange(Self.post("/v1/predictions", tooMany))
+            let refused = try await http.exchange(Self.post("/v1/predictions", tooMany))
             #expect(refused.status == 413 && refused.body.contains("max_items_per_request"), "\(refused.text.prefix(200))")
             #expect(refused.body.utf8.count < 1000)
             let many = "[" + Array(repeating: "{}", count: 500).joined(separator: ",") + "]"
-            let answer = try http.exchange(Self.post("/v1/predictions", many))
+            let answer = try await http.exchange(Self.post("/v1/predictions", many))
             #expect(answer.status == 200)
             let json = try JSONParser.parse(answer.body)
             #expect(json.objectValue?["rejected"]?.numberValue == 500)
@@ -143,13 +143,13 @@ import VigilCore
     @Test func malformedFramingIsAClientError() async throws {
         try await Self.withVigil { http, _ in
             let head = "POST /v1/predictions HTTP/1.1\r\nHost: x\r\n\(Self.ingest)\r\nContent-Type: application/json\r\n"
-            let broken = try http.exchange(head + "Transfer-Encoding: chunked\r\n\r\nZZ\r\nnot hex\r\n0\r\n\r\n")
+            let broken = try await http.exchange(head + "Transfer-Encoding: chunked\r\n\r\nZZ\r\nnot hex\r\n0\r\n\r\n")
             #expect(broken.status == 400, "broken chunked: \(broken.text)")
             #expect(!broken.body.contains("internal"))
             // A chunked body over max_body_bytes (64 KiB here): 413, not 500.
             let chunk = String(repeating: " ", count: 16_384)
             let chunks = (0..<8).map { _ in String(16_384, radix: 16) + "\r\n" + chunk + "\r\n" }.joined()
-            let oversized = try http.exchange(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n")
+            let oversized = try await http.exchange(head + "Transfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n")
             #expect(oversized.status == 413, "oversized chunked: \(oversized.text.prefix(300))")
             #expect(oversized.body.contains("max_body_bytes") && !oversized.body.contains("NIO"))
         }
@@ -161,7 +161,7 @@ import VigilCore
         try await Self.withVigil(Self.limited) { http, _ in
             let head = "POST /v1/predictions HTTP/1.1\r\nHost: x\r\n\(Self.ingest)\r\nContent-Type: application/json\r\n"
             let started = ContinuousClock.now
-            let short = try http.exchange(head + "Content-Length: 1000\r\n\r\n[{\"id\": ")
+            let short = try await http.exchange(head + "Content-Length: 1000\r\n\r\n[{\"id\": ")
             #expect(short.status == 408, "short body: \(short.text)")
             #expect(ContinuousClock.now - started < .seconds(8))
         }
@@ -179,7 +179,7 @@ import VigilCore
                 try await Task.sleep(for: .milliseconds(500))
                 RawHTTP.write(slow, Array("X-Slow: 1\r\n".utf8))
             }
-            let answer = RawHTTP.read(slow)
+            let answer = await RawHTTP.read(slow)
             #expect(answer.status == 0, "a slow-header client was answered: \(answer.text)")
             #expect(ContinuousClock.now - started < .seconds(8))
 
@@ -187,12 +187,12 @@ import VigilCore
             defer { for fd in held { close(fd) } }
             for _ in 0..<8 { held.append(try http.connect()) }
             try await Task.sleep(for: .milliseconds(200))
-            let extra = try http.get("/healthz")
+            let extra = try await http.get("/healthz")
             #expect(extra.status == 503 && extra.header("retry-after") == "1")
             for fd in held { close(fd) }
             held = []
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try http.get("/healthz").status == 200)
+            #expect(try await http.get("/healthz").status == 200)
         }
     }
 }

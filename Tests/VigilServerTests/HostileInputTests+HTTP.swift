@@ -106,13 +106,13 @@ extension HostileInputTests {
     /// Every malformation on every route (with a model that exists for the `{model}` routes).
     @Test func malformedHTTPOnEveryRouteIsAClientError() async throws {
         try await Self.withTarget("malformed HTTP") { target in
-            target.send("seed", Self.post("/v1/predictions", "[\(Self.prediction("seed"))]"), .accepted(1))
+            await target.send("seed", Self.post("/v1/predictions", "[\(Self.prediction("seed"))]"), .accepted(1))
             for route in APIRoute.allCases {
                 let path = route.path.replacingOccurrences(of: "{model}", with: "m")
                 let method = route.method.rawValue
                 let readsBody = route.method != .get
                 for malformation in Self.malformations {
-                    target.send(
+                    await target.send(
                         "\(malformation.name) on \(method) \(path)", Array(malformation.request(method, path).utf8),
                         malformation.expect(readsBody))
                 }

@@ -50,10 +50,10 @@ import VigilCore
 
         /// Sends `request` exactly and checks the answer against `expect`.
         @discardableResult
-        func send(_ name: String, _ request: [UInt8], _ expect: Expectation) -> RawHTTP.Answer {
+        func send(_ name: String, _ request: [UInt8], _ expect: Expectation) async -> RawHTTP.Answer {
             let answer: RawHTTP.Answer
             do {
-                answer = try http.exchange(request)
+                answer = try await http.exchange(request)
             } catch {
                 Issue.record("\(name): \(error)")
                 return RawHTTP.Answer(status: -1, text: "")
@@ -141,7 +141,7 @@ import VigilCore
         let target = Target(http: RawHTTP(port: vigil.port), vigil: vigil)
         try await body(target)
         print("hostile inputs (\(test)): \(target.tally.line)")
-        #expect(try target.http.get("/healthz").status == 200)
+        #expect(try await target.http.get("/healthz").status == 200)
         let log = (try? String(contentsOfFile: vigil.logPath, encoding: .utf8)) ?? ""
         #expect(!log.contains("unhandled error"), "vigil logged an unhandled error:\n\(log.suffix(4000))")
         #expect(vigil.terminate() == 0)
@@ -201,14 +201,14 @@ extension HostileInputTests {
             ]
             for (name, bytes) in invalidUTF8 {
                 let inValue = Array(#"[{"id": "a"#.utf8) + bytes + Array(#"", "model": "m", "prediction": 1}]"#.utf8)
-                target.send("invalid UTF-8 in a value (\(name))", Self.post("/v1/predictions", inValue), .clientError)
+                await target.send("invalid UTF-8 in a value (\(name))", Self.post("/v1/predictions", inValue), .clientError)
                 let inKey =
                     Array(#"[{"id": "a", "model": "m", "prediction": 1, "features": {"f"#.utf8) + bytes
                     + Array(#"": 1}}]"#.utf8)
-                target.send("invalid UTF-8 in a key (\(name))", Self.post("/v1/predictions", inKey), .clientError)
-                target.send("invalid UTF-8 in a label", Self.post("/v1/labels", inValue), .clientError)
+                await target.send("invalid UTF-8 in a key (\(name))", Self.post("/v1/predictions", inKey), .clientError)
+                await target.send("invalid UTF-8 in a label", Self.post("/v1/labels", inValue), .clientError)
                 let line = Array((Self.prediction("ok") + "\n").utf8) + inValue.dropFirst().dropLast()
-                target.send(
+                await target.send(
                     "invalid UTF-8 in an NDJSON line (\(name))",
                     Self.post("/v1/predictions", line, contentType: "application/x-ndjson"),
                     .rejections([.malformedJSON]))
@@ -236,39 +236,39 @@ extension HostileInputTests {
                 ("bad escape", Array(#"[{"id": "\x41", "model": "m", "prediction": 1}]"#.utf8)),
             ]
             for (name, body) in raw {
-                target.send(name, Self.post("/v1/predictions", body), .clientError)
+                await target.send(name, Self.post("/v1/predictions", body), .clientError)
                 // To /v1/labels, {"predictions": …} is a single (invalid) label, not a wrapper.
                 let wrapper = name.hasPrefix("'predictions'")
-                target.send(
+                await target.send(
                     name + " (labels)", Self.post("/v1/labels", body),
                     wrapper ? .rejections([.invalidID]) : .clientError)
             }
             for literal in ["NaN", "Infinity", "-Infinity", "nan", "inf", "+1", "01", "1.", ".5", "0x10", "1e"] {
                 for field in ["prediction", "confidence", "timestamp"] {
-                    target.send(
+                    await target.send(
                         "\(literal) as \(field)",
                         Self.post("/v1/predictions", "[\(Self.prediction("n", [(field, literal)]))]"), .clientError)
                 }
                 let feature = Self.prediction("n", [("features", "{\"f\": \(literal)}")])
-                target.send("\(literal) as a feature", Self.post("/v1/predictions", "[\(feature)]"), .clientError)
+                await target.send("\(literal) as a feature", Self.post("/v1/predictions", "[\(feature)]"), .clientError)
             }
             for (open, close) in [("[", "]"), (#"{"a": "#, "}")] {
                 let nested =
                     String(repeating: open, count: Self.deep) + "1" + String(repeating: close, count: Self.deep)
-                target.send("\(Self.deep)-deep \(open)", Self.post("/v1/predictions", nested), .clientError)
+                await target.send("\(Self.deep)-deep \(open)", Self.post("/v1/predictions", nested), .clientError)
                 let inFeature = Self.prediction("d", [("features", #"{"f": "# + nested + "}")])
-                target.send(
+                await target.send(
                     "\(Self.deep)-deep \(open) in a feature", Self.post("/v1/predictions", "[\(inFeature)]"),
                     .clientError)
                 let inSegments = Self.prediction("d", [("segments", #"{"s": "# + nested + "}")])
-                target.send(
+                await target.send(
                     "\(Self.deep)-deep \(open) in segments", Self.post("/v1/predictions", "[\(inSegments)]"),
                     .clientError)
-                target.send("\(Self.deep)-deep \(open) labels", Self.post("/v1/labels", nested), .clientError)
+                await target.send("\(Self.deep)-deep \(open) labels", Self.post("/v1/labels", nested), .clientError)
             }
             let freeze = "/v1/models/m/reference"
             for body in [#"{"from": NaN, "to": 1}"#, #"{"from": 1e400, "to": 1}"#, "[", "null", ""] {
-                target.send("freeze body \(body)", Self.post(freeze, body), .clientError)
+                await target.send("freeze body \(body)", Self.post(freeze, body), .clientError)
             }
         }
     }
@@ -279,7 +279,7 @@ extension HostileInputTests {
     /// 600 members in every map: rejected item by item, and no answer repeats the value.
     @Test func hugeValuesAreRejectedWithoutAnEcho() async throws {
         try await Self.withTarget("huge values") { target in
-            target.send("seed", Self.post("/v1/predictions", "[\(Self.prediction("seed"))]"), .accepted(1))
+            await target.send("seed", Self.post("/v1/predictions", "[\(Self.prediction("seed"))]"), .accepted(1))
             let h = "\"\(Self.huge)\""
             let predictions: [(String, [(String, String)], RejectReason)] = [
                 ("5 MiB id", [("id", h)], .invalidID), ("5 MiB model", [("model", h)], .invalidModel),
@@ -295,7 +295,7 @@ extension HostileInputTests {
             ]
             for (name, fields, reason) in predictions {
                 let body = "[\(Self.prediction("big", fields))]"
-                target.send(name, Self.post("/v1/predictions", body), .rejections([reason]))
+                await target.send(name, Self.post("/v1/predictions", body), .rejections([reason]))
             }
             let labels: [(String, [(String, String)], RejectReason)] = [
                 ("5 MiB label id", [("id", h)], .invalidID), ("5 MiB label model", [("model", h)], .invalidModel),
@@ -303,13 +303,13 @@ extension HostileInputTests {
                 ("5 MiB label timestamp", [("timestamp", h)], .invalidTimestamp),
             ]
             for (name, fields, reason) in labels {
-                target.send(name, Self.post("/v1/labels", "[\(Self.label("big", fields))]"), .rejections([reason]))
+                await target.send(name, Self.post("/v1/labels", "[\(Self.label("big", fields))]"), .rejections([reason]))
             }
-            target.send(
+            await target.send(
                 "5 MiB reference row id",
                 Self.post("/v1/models/m/reference", "[\(Self.prediction("r", [("id", h)]))]", method: "PUT"),
                 .clientError)
-            target.send(
+            await target.send(
                 "5 MiB freeze version", Self.post("/v1/models/m/reference", #"{"from": 0, "to": 1, "version": \#(h)}"#),
                 .clientError)
             for number in ["1e400", "-1e400", Self.bigInteger, "-" + Self.bigInteger] {
@@ -323,12 +323,12 @@ extension HostileInputTests {
                     ("metric", [("metrics", "{\"m\": \(number)}")], .invalidMetrics),
                 ]
                 for (field, fields, reason) in cases {
-                    target.send(
+                    await target.send(
                         "\(number.prefix(6)) as \(field)",
                         Self.post("/v1/predictions", "[\(Self.prediction("n", fields))]"),
                         .rejections([reason]))
                 }
-                target.send(
+                await target.send(
                     "\(number.prefix(6)) as a label",
                     Self.post("/v1/labels", "[\(Self.label("n", [("label", number)]))]"),
                     .rejections([.invalidLabel]))
@@ -340,35 +340,35 @@ extension HostileInputTests {
                 ("features", "1", RejectReason.invalidFeatures), ("scores", "0.1", .invalidScores),
                 ("segments", "\"g\"", .invalidSegments), ("metrics", "1", .invalidMetrics),
             ] {
-                target.send(
+                await target.send(
                     "600 \(field)",
                     Self.post("/v1/predictions", "[\(Self.prediction("w", [(field, members(600, value))]))]"),
                     .rejections([reason]))
             }
-            target.send(
+            await target.send(
                 "512 features",
                 Self.post("/v1/predictions", "[\(Self.prediction("w512", [("features", members(512, "1"))]))]"),
                 .accepted(1))
             let nestedSegments = String(repeating: #"{"s": "#, count: 50) + "1" + String(repeating: "}", count: 50)
-            target.send(
+            await target.send(
                 "50-deep segments",
                 Self.post("/v1/predictions", "[\(Self.prediction("ds", [("segments", nestedSegments)]))]"),
                 .rejections([.invalidSegments]))
             let longPath = String(repeating: "x", count: 5000)
-            target.send(
+            await target.send(
                 "5000-byte model in a path",
                 Array("GET /v1/models/\(longPath)/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8),
                 .clientError)
-            target.send(
+            await target.send(
                 "5000-byte path", Array("GET /\(longPath) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8),
                 .clientError)
-            target.send("5000-byte freeze path", Self.post("/v1/models/\(longPath)/reference", "{}"), .clientError)
-            target.send(
+            await target.send("5000-byte freeze path", Self.post("/v1/models/\(longPath)/reference", "{}"), .clientError)
+            await target.send(
                 "5000-byte reference path", Self.post("/v1/models/\(longPath)/reference", "[]", method: "PUT"),
                 .clientError)
             for query in ["window=\(longPath)", "to=\(longPath)", "state=\(longPath)", "limit=\(longPath)"] {
                 let path = query.hasPrefix("window") || query.hasPrefix("to") ? "/v1/models/m/metrics" : "/v1/alerts"
-                target.send(
+                await target.send(
                     "5000-byte \(query.prefix(5))",
                     Array("GET \(path)?\(query) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), .clientError)
             }
@@ -428,7 +428,7 @@ extension HostileInputTests {
                         : Self.prediction("\(field)-\(i)", [(field, value)])
                 }
                 let path = kind == "label" ? "/v1/labels" : "/v1/predictions"
-                let answer = target.send(
+                let answer = await target.send(
                     "wrong types for \(kind) \(field)", Self.post(path, "[" + items.joined(separator: ", ") + "]"),
                     .rejections(Array(repeating: reason, count: values.count)))
                 #expect(answer.status == 200)
@@ -436,21 +436,21 @@ extension HostileInputTests {
             let predictions = Self.absurdTimestamps.enumerated().map { i, t in
                 Self.prediction("t\(i)", [("timestamp", t)])
             }
-            target.send(
+            await target.send(
                 "absurd prediction timestamps",
                 Self.post("/v1/predictions", "[" + predictions.joined(separator: ", ") + "]"),
                 .rejections(Array(repeating: .invalidTimestamp, count: predictions.count)))
             let labels = Self.absurdTimestamps.enumerated().map { i, t in Self.label("t\(i)", [("timestamp", t)]) }
-            target.send(
+            await target.send(
                 "absurd label timestamps", Self.post("/v1/labels", "[" + labels.joined(separator: ", ") + "]"),
                 .rejections(Array(repeating: .invalidTimestamp, count: labels.count)))
-            target.send(
+            await target.send(
                 "year 9999 prediction",
                 Self.post(
                     "/v1/predictions", "[\(Self.prediction("far", [("timestamp", "\"9999-12-31T23:59:59Z\"")]))]"),
                 .rejections([.futureTimestamp]))
             let notObjects = ["1", "\"a\"", "null", "true", "[]", "[{}]"]
-            target.send(
+            await target.send(
                 "items that are not objects",
                 Self.post("/v1/predictions", "[" + notObjects.joined(separator: ", ") + "]"),
                 .rejections(Array(repeating: .notAnObject, count: notObjects.count)))
@@ -461,40 +461,41 @@ extension HostileInputTests {
     /// never predicted, empty batches. Stored, and an id with a NUL still joins its label.
     @Test func oddButValidInputIsStored() async throws {
         try await Self.withTarget("odd but valid") { target in
-            target.send("empty array", Self.post("/v1/predictions", "[]"), .accepted(0))
-            target.send("empty wrapper", Self.post("/v1/predictions", #"{"predictions": []}"#), .accepted(0))
-            target.send(
+            await target.send("empty array", Self.post("/v1/predictions", "[]"), .accepted(0))
+            await target.send("empty wrapper", Self.post("/v1/predictions", #"{"predictions": []}"#), .accepted(0))
+            await target.send(
                 "empty NDJSON", Self.post("/v1/predictions", "\n\n", contentType: "application/x-ndjson"), .accepted(0))
-            target.send(
+            await target.send(
                 "duplicate keys",
                 Self.post(
                     "/v1/predictions",
                     #"[{"id": "d1", "id": "d2", "model": "m", "model": "m", "prediction": 1, "prediction": 2, "features": {"f": 1, "f": "x"}}]"#
                 ),
                 .accepted(1))
-            target.send(
+            await target.send(
                 "NUL and escapes in an id and names",
                 Self.post(
                     "/v1/predictions",
                     #"[{"id": "nul\u0000id", "model": "m", "prediction": "a\u0000b", "features": {"f\u0000": 1, "\u00e9\ud83d\ude00": "\u2028"}}]"#
                 ),
                 .accepted(1))
-            target.send(
+            await target.send(
                 "label for the NUL id",
                 Self.post("/v1/labels", #"[{"id": "nul\u0000id", "model": "m", "label": "a\u0000b"}]"#), .accepted(1))
-            target.send(
+            await target.send(
                 "label of an id never predicted", Self.post("/v1/labels", "[\(Self.label("never"))]"), .accepted(1))
-            target.send(
+            await target.send(
                 "label of a model never seen", Self.post("/v1/labels", #"[{"id": "x", "model": "ghost", "label": 1}]"#),
                 .accepted(1))
-            target.send(
+            await target.send(
                 "prediction with a 256-character id",
                 Self.post("/v1/predictions", "[\(Self.prediction(String(repeating: "i", count: 256)))]"), .accepted(1))
-            target.send(
+            await target.send(
                 "prediction with a 257-character id",
                 Self.post("/v1/predictions", "[\(Self.prediction(String(repeating: "i", count: 257)))]"),
                 .rejections([.invalidID]))
-            let models = try #require(try? JSONParser.parse(target.http.get("/v1/models").body))
+            let listing = try await target.http.get("/v1/models")
+            let models = try #require(try? JSONParser.parse(listing.body))
             let m = try #require(models["models"]?.array.first { $0["name"]?.stringValue == "m" })
             #expect(
                 m["counts"]?["labeled"]?.int == 1,

@@ -161,14 +161,16 @@ import VigilCore
     }
 
     @Test func slowHeadersTimeOutAndAreRetried() async throws {
-        let receiver = FaultyReceiver(script: [.slowHead(.seconds(5))])
+        let receiver = FaultyReceiver(script: [.slowHead(.seconds(9))])
         try await receiver.whileRunning {
             let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
             try await Self.withVigil(Self.config([("hook", url)])) { vigil in
                 let start = ContinuousClock.now
                 try await vigil.drift()
                 let row = try #require(try await vigil.firstAttempt())
-                #expect(ContinuousClock.now - start < .seconds(3))
+                // Well under the receiver's 9 s: the 1 s deadline cut the attempt (bounds are loose,
+                // the suite runs beside others on two cores).
+                #expect(ContinuousClock.now - start < .seconds(6))
                 #expect(row.state == 0)
                 #expect(row.lastError == "no complete answer within 1.0 seconds", "\(row)")
                 vigil.skipBackoff()
@@ -178,16 +180,16 @@ import VigilCore
         }
     }
 
-    /// Headers at once, then a body trickled for 4 s: the 1 s deadline covers the body too.
+    /// Headers at once, then a body trickled for 9 s: the 1 s deadline covers the body too.
     @Test func aTrickledBodyTimesOutAndIsRetried() async throws {
-        let receiver = FaultyReceiver(script: [.slowBody(bytes: 40, every: .milliseconds(100))])
+        let receiver = FaultyReceiver(script: [.slowBody(bytes: 90, every: .milliseconds(100))])
         try await receiver.whileRunning {
             let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
             try await Self.withVigil(Self.config([("hook", url)])) { vigil in
                 let start = ContinuousClock.now
                 try await vigil.drift()
-                let row = try await vigil.firstAttempt(within: .seconds(8))
-                #expect(ContinuousClock.now - start < .seconds(3), "the attempt outlived its deadline")
+                let row = try await vigil.firstAttempt(within: .seconds(12))
+                #expect(ContinuousClock.now - start < .seconds(6), "the attempt outlived its deadline")
                 #expect(row?.state == 0, "a response cut off by the deadline counted as delivered")
                 #expect(row?.lastError == "no complete answer within 1.0 seconds")
                 #expect(try await vigil.deliveries("hook", "success") == 0)
@@ -273,15 +275,15 @@ import VigilCore
                         ("slow", "http://127.0.0.1:\(slow.port.withLock { $0 })/hook"),
                         ("fast", "http://127.0.0.1:\(fast.port.withLock { $0 })/hook"),
                     ], rules: ["AmountDrift", "AmountDriftAgain"])
-                try await Self.withVigil(config, timeout: .seconds(4)) { vigil in
+                try await Self.withVigil(config, timeout: .seconds(10)) { vigil in
                     try await vigil.drift()
                     let queued = ContinuousClock.now
-                    try await HTTP.eventually(.seconds(10), "both notifications at the healthy receiver") {
+                    try await HTTP.eventually(.seconds(20), "both notifications at the healthy receiver") {
                         fast.posts.count == 2
                     }
                     #expect(
-                        ContinuousClock.now - queued < .seconds(2),
-                        "the healthy notifier waited for the slow one's 4 s timeout")
+                        ContinuousClock.now - queued < .seconds(6),
+                        "the healthy notifier waited for the slow one's 10 s timeout")
                     let rules = fast.posts.compactMap {
                         (try? JSONParser.parse(Array($0.body.utf8)))?["groupLabels"]?["alertname"]?.stringValue
                     }

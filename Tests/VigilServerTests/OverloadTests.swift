@@ -100,17 +100,17 @@ import VigilCore
         var statuses: [Int] = []
         var retryAfter: String?
         for _ in 0..<12 {
-            let answer = try http.get("/v1/models", headers: ["Authorization: Bearer secret-a"])
+            let answer = try await http.get("/v1/models", headers: ["Authorization: Bearer secret-a"])
             statuses.append(answer.status)
             if answer.status == 429 { retryAfter = answer.header("retry-after") }
         }
         #expect(statuses.prefix(5).allSatisfy { $0 == 200 })
         #expect(statuses.contains(429) && retryAfter == "1")
         // Another token has its own budget; probes are never limited.
-        #expect(try http.get("/v1/models", headers: ["Authorization: Bearer secret-b"]).status == 200)
-        for _ in 0..<20 { #expect(try http.get("/healthz").status == 200) }
+        #expect(try await http.get("/v1/models", headers: ["Authorization: Bearer secret-b"]).status == 200)
+        for _ in 0..<20 { #expect(try await http.get("/healthz").status == 200) }
         try await Task.sleep(for: .milliseconds(1100))
-        #expect(try http.get("/v1/models", headers: ["Authorization: Bearer secret-a"]).status == 200)
+        #expect(try await http.get("/v1/models", headers: ["Authorization: Bearer secret-a"]).status == 200)
         #expect(vigil.terminate() == 0)
     }
 
@@ -133,17 +133,17 @@ import VigilCore
         let slow = try http.connect()
         RawHTTP.write(slow, Array(head.utf8) + bytes[..<(bytes.count / 2)])
         try await Task.sleep(for: .milliseconds(300))
-        let refused = try http.exchange(
+        let refused = try await http.exchange(
             head.replacingOccurrences(of: "Content-Length: \(bytes.count)", with: "Content-Length: \(bytes.count)")
                 + body.replacingOccurrences(of: "\"s", with: "\"t"))
         #expect(refused.status == 503 && refused.header("retry-after") == "1", "\(refused.text.prefix(300))")
         #expect(refused.body.contains("overloaded"))
         // The slow client finishes: its request is stored, and the budget is free again.
         RawHTTP.write(slow, Array(bytes[(bytes.count / 2)...]))
-        let finished = RawHTTP.read(slow)
+        let finished = await RawHTTP.read(slow)
         close(slow)
         #expect(finished.status == 200)
-        let again = try http.exchange(head + body.replacingOccurrences(of: "\"s", with: "\"u"))
+        let again = try await http.exchange(head + body.replacingOccurrences(of: "\"s", with: "\"u"))
         #expect(again.status == 200)
         #expect(vigil.terminate() == 0)
     }

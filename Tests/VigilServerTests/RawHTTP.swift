@@ -61,8 +61,20 @@ struct RawHTTP {
         }
     }
 
+    /// Runs blocking socket work on a thread of its own, never on the concurrency pool: on two
+    /// cores a blocked pool thread starves every other test in the process (receivers included).
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
     /// Reads until the server closes, a whole response (by `Content-Length`) has arrived, or the timeout.
-    static func read(_ fd: Int32) -> Answer {
+    static func read(_ fd: Int32) async -> Answer {
+        (try? await offPool { readBlocking(fd) }) ?? Answer(status: 0, text: "")
+    }
+
+    static func readBlocking(_ fd: Int32) -> Answer {
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -87,18 +99,21 @@ struct RawHTTP {
     }
 
     /// Sends `request` exactly and reads the answer.
-    func exchange(_ request: String) throws -> Answer { try exchange(Array(request.utf8)) }
+    func exchange(_ request: String) async throws -> Answer { try await exchange(Array(request.utf8)) }
 
-    func exchange(_ request: [UInt8]) throws -> Answer {
-        let fd = try connect()
-        defer { close(fd) }
-        Self.write(fd, request)
-        return Self.read(fd)
+    func exchange(_ request: [UInt8]) async throws -> Answer {
+        let raw = self
+        return try await Self.offPool {
+            let fd = try raw.connect()
+            defer { close(fd) }
+            Self.write(fd, request)
+            return Self.readBlocking(fd)
+        }
     }
 
     /// `GET path` with optional extra header lines.
-    func get(_ path: String, headers: [String] = []) throws -> Answer {
-        try exchange(
+    func get(_ path: String, headers: [String] = []) async throws -> Answer {
+        try await exchange(
             "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers.map { $0 + "\r\n" }.joined()
                 + "Connection: close\r\n\r\n")
     }

@@ -51,15 +51,15 @@ import VigilCore
         var retryAfter: String?
     }
 
-    static func post(_ port: Int, _ body: String) throws -> Answer {
-        let raw = try RawHTTP(port: port, timeout: 30).exchange(
+    static func post(_ port: Int, _ body: String) async throws -> Answer {
+        let raw = try await RawHTTP(port: port, timeout: 30).exchange(
             "POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
                 + body)
         return Answer(status: raw.status, body: raw.body, retryAfter: raw.header("retry-after"))
     }
 
-    static func ready(_ port: Int) throws -> Answer {
-        let raw = try RawHTTP(port: port, timeout: 30).get("/readyz")
+    static func ready(_ port: Int) async throws -> Answer {
+        let raw = try await RawHTTP(port: port, timeout: 30).get("/readyz")
         return Answer(status: raw.status, body: raw.body, retryAfter: raw.header("retry-after"))
     }
 
@@ -87,7 +87,7 @@ import VigilCore
         var acknowledged = Set<String>()
         var refusal: Answer?
         for round in 0..<400 {
-            let answer = try Self.post(vigil.port, Self.batch("r\(round)", 100, padding: 200))
+            let answer = try await Self.post(vigil.port, Self.batch("r\(round)", 100, padding: 200))
             if answer.status == 200 {
                 acknowledged.formUnion((0..<100).map { "r\(round)-\($0)" })
             } else {
@@ -97,11 +97,11 @@ import VigilCore
         }
         let refused = try #require(refusal, "the 2 MiB disk never filled")
         Self.expectUnavailable(refused, "disk_full", retryAfter: "30")
-        Self.expectUnavailable(try Self.ready(vigil.port), "disk_full", retryAfter: "30")
+        Self.expectUnavailable(try await Self.ready(vigil.port), "disk_full", retryAfter: "30")
         #expect(vigil.process.isRunning)
         try disk.remount("size=64m")
-        #expect(try Self.ready(vigil.port).status == 200)
-        let after = try Self.post(vigil.port, Self.batch("after", 100))
+        #expect(try await Self.ready(vigil.port).status == 200)
+        let after = try await Self.post(vigil.port, Self.batch("after", 100))
         #expect(after.status == 200)
         acknowledged.formUnion((0..<100).map { "after-\($0)" })
         #expect(vigil.terminate() == 0)
@@ -160,16 +160,16 @@ import VigilCore
             of: "storage: {busy_timeout: 1s, min_free_bytes: 262144}\n", with: ""
         ).write(toFile: configPath, atomically: true, encoding: .utf8)
         let vigil = try await VigilProcess.serve(db: db, logPath: logs.path("vigil.log"), extra: ["--config", configPath])
-        #expect(try Self.post(vigil.port, Self.batch("before", 100)).status == 200)
+        #expect(try await Self.post(vigil.port, Self.batch("before", 100)).status == 200)
         try disk.fail()
-        Self.expectUnavailable(try Self.post(vigil.port, Self.batch("during", 100)), "read_only", retryAfter: "30")
-        Self.expectUnavailable(try Self.ready(vigil.port), "read_only", retryAfter: "30")
+        Self.expectUnavailable(try await Self.post(vigil.port, Self.batch("during", 100)), "read_only", retryAfter: "30")
+        Self.expectUnavailable(try await Self.ready(vigil.port), "read_only", retryAfter: "30")
         #expect(vigil.process.isRunning)
         _ = vigil.terminate()
         try disk.repair()
         try Self.verify(db, acknowledged: Set((0..<100).map { "before-\($0)" }))
         let again = try await VigilProcess.serve(db: db, logPath: logs.path("vigil2.log"), extra: ["--config", configPath])
-        #expect(try Self.post(again.port, Self.batch("after", 100)).status == 200)
+        #expect(try await Self.post(again.port, Self.batch("after", 100)).status == 200)
         #expect(again.terminate() == 0)
     }
 
@@ -177,7 +177,7 @@ import VigilCore
         let disk = try SmallDisk(megabytes: 64)
         let logs = try TemporaryDirectory()
         let vigil = try await Self.start(on: disk, logs: logs)
-        #expect(try Self.post(vigil.port, Self.batch("before", 100)).status == 200)
+        #expect(try await Self.post(vigil.port, Self.batch("before", 100)).status == 200)
         var holding = Configuration()
         holding.allowsUnsafeTransactions = true  // the test holds the lock across accesses on purpose
         let other = try DatabaseQueue(path: disk.path + "/vigil.db", configuration: holding)
@@ -185,11 +185,11 @@ import VigilCore
             try db.execute(sql: "BEGIN EXCLUSIVE")
             try db.execute(sql: "INSERT INTO health (id, probed_at) VALUES (7, 0)")
         }
-        Self.expectUnavailable(try Self.post(vigil.port, Self.batch("during", 10)), "database_locked", retryAfter: "1")
-        Self.expectUnavailable(try Self.ready(vigil.port), "database_locked", retryAfter: "1")
+        Self.expectUnavailable(try await Self.post(vigil.port, Self.batch("during", 10)), "database_locked", retryAfter: "1")
+        Self.expectUnavailable(try await Self.ready(vigil.port), "database_locked", retryAfter: "1")
         try await other.writeWithoutTransaction { try $0.execute(sql: "COMMIT") }
-        #expect(try Self.ready(vigil.port).status == 200)
-        #expect(try Self.post(vigil.port, Self.batch("after", 100)).status == 200)
+        #expect(try await Self.ready(vigil.port).status == 200)
+        #expect(try await Self.post(vigil.port, Self.batch("after", 100)).status == 200)
         #expect(vigil.terminate() == 0)
         try Self.verify(
             disk.path + "/vigil.db", acknowledged: Set((0..<100).flatMap { ["before-\($0)", "after-\($0)"] }))
