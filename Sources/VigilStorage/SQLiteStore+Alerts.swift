@@ -135,6 +135,16 @@ extension SQLiteStore {
         }
     }
 
+    /// The bodies of a notifier's pending notifications queued after `id` (at most `limit`).
+    public func pendingBodies(of notifier: String, after id: Int64, limit: Int) async throws -> [[UInt8]] {
+        try await pool.read { db in
+            try Data.fetchAll(
+                db, sql: "SELECT body FROM outbox WHERE state = 0 AND notifier = ? AND id > ? ORDER BY id LIMIT ?",
+                arguments: [notifier, id, limit]
+            ).map { Array($0) }
+        }
+    }
+
     /// The notifiers with pending notifications.
     public func outboxNotifiers() async throws -> [String] {
         try await pool.read { db in

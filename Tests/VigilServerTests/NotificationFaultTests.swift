@@ -334,4 +334,41 @@ import VigilCore
             }
         }
     }
+
+    // MARK: - Alertmanager down for longer than the resend interval
+
+    /// Alertmanager is down while Vigil re-pushes the firing alert every minute: when it comes
+    /// back, only the newest push goes out, not the stale ones whose passed `endsAt` would
+    /// resolve the alert and the next push fire it again. Fails on de6ce92, which replayed every
+    /// queued push in order.
+    @Test func alertmanagerBackAfterAnOutageGetsOnlyTheNewestPush() async throws {
+        let receiver = FaultyReceiver(script: [.status(503)])
+        try await receiver.whileRunning {
+            var config = Self.config([])
+            var am = NotifierConfig(type: .alertmanager, url: "http://127.0.0.1:\(receiver.port.withLock { $0 })")
+            am.repeatInterval = Interval(millis: 3_600_000, text: "1h")
+            config.notifiers["am"] = am
+            config.alerts[0].notify = ["am"]
+            try await Self.withVigil(config) { vigil in
+                try await vigil.drift()
+                let row = try #require(try await vigil.firstAttempt())
+                #expect(row.lastError == "HTTP 503")
+                // Three more evaluations, two minutes apart, while the first push waits out its
+                // backoff: three re-pushes queue up behind it.
+                for _ in 0..<3 {
+                    vigil.clock.advance(byMillis: 120_000)
+                    await vigil.engine.evaluate(at: vigil.clock.now)
+                }
+                #expect(try vigil.outbox().count == 4)
+                vigil.skipBackoff()
+                try await HTTP.eventually(.seconds(10), "the outbox to drain") { try vigil.outbox().isEmpty }
+                let posts = receiver.posts
+                #expect(posts.count == 2, "stale pushes were replayed: \(posts.count) posts")
+                let ends = posts.compactMap {
+                    (try? JSONParser.parse(Array($0.body.utf8)))?[0]?["endsAt"]?.stringValue
+                }
+                #expect(ends.count == 2 && ends[1] > ends[0], "the newest push went out last: \(ends)")
+            }
+        }
+    }
 }

@@ -8,7 +8,12 @@ import VigilCore
 /// connection holding the write lock). Each gives 503 with `Retry-After` and a reason, no
 /// internals; `/readyz` is 503 while writes fail; writes resume by themselves once the condition
 /// clears; and every acknowledged prediction is in the database afterwards.
-@Suite(.serialized) struct StorageFaultTests {
+@Suite(
+    .serialized,
+    .enabled(
+        if: getuid() == 0 || ProcessInfo.processInfo.environment["CI"] != nil,
+        "needs root to mount a small tmpfs and a loop device (CI runs as root and always runs it)"))
+struct StorageFaultTests {
     /// A tmpfs of `megabytes` mounted on a fresh directory, unmounted on deinit.
     final class SmallDisk {
         let path: String

@@ -58,7 +58,17 @@ struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
     func deliverInOrder(_ notifier: String) async {
         while true {
             do {
-                if let head = try await store.outboxHead(of: notifier) {
+                if var head = try await store.outboxHead(of: notifier) {
+                    switch try await current(head) {
+                    case nil:
+                        // Every alert in it was pushed again later: the newer push goes instead.
+                        try await store.settle(head.id, delivered: true, retryAt: nil, error: nil)
+                        logger.info(
+                            "stale Alertmanager push dropped for a newer one",
+                            metadata: ["notifier": "\(notifier)", "id": "\(head.id)"])
+                        continue
+                    case let body?: head.body = body
+                    }
                     // Settled: the next one goes at once (a retry is not due yet, so it waits).
                     if head.nextAttemptAt <= now(), await deliver(head) { continue }
                 } else if sender.notifiers[notifier] == nil {
@@ -69,6 +79,30 @@ struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
             }
             do { try await clock.sleep(for: poll) } catch { return }
         }
+    }
+
+    /// What of a queued notification is still worth sending: for an Alertmanager notifier, its
+    /// alerts that no newer queued push carries (Alertmanager keeps the latest state of each
+    /// alert, so replaying old pushes after an outage would resolve alerts by their passed
+    /// `endsAt` and fire them again); `nil` when nothing is left. Webhook notifications are
+    /// sent as they are, in order.
+    func current(_ head: OutboxEntry) async throws -> [UInt8]? {
+        guard sender.notifiers[head.notifier]?.type == .alertmanager else { return head.body }
+        let newer = try await store.pendingBodies(of: head.notifier, after: head.id, limit: 200)
+        guard !newer.isEmpty, case .array(let alerts)? = try? JSONParser.parse(head.body) else { return head.body }
+        let later = Set(newer.flatMap { body -> [String] in
+            guard case .array(let items)? = try? JSONParser.parse(body) else { return [] }
+            return items.compactMap(Self.identity)
+        })
+        let kept = alerts.filter { Self.identity($0).map { !later.contains($0) } ?? true }
+        if kept.isEmpty { return nil }
+        return kept.count == alerts.count ? head.body : JSONWriter.bytes(.array(kept))
+    }
+
+    /// An Alertmanager alert's identity: its label set (sorted as Vigil writes it).
+    static func identity(_ alert: JSONValue) -> String? {
+        guard case .object(let object) = alert, case .object(let labels)? = object["labels"] else { return nil }
+        return labels.members.map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: "\u{1}")
     }
 
     /// One attempt at `entry`, recorded in the outbox; whether it was recorded.
