@@ -76,6 +76,12 @@ import VigilCore
         ),
         ("notifiers:\n  x: {type: webhook, url: ftp://x}\n", 2, "http:// or https://"),
         ("server: [1, 2\n", 2, "YAML"),
+        // Durations that would overflow a 64-bit nanosecond timer at start-up (issue 10).
+        ("server:\n  idle_timeout: 1000000d\n", 2, "server.idle_timeout must be at most 1d"),
+        ("evaluation_interval: 9999w\n", 1, "evaluation_interval must be at most 1d"),
+        ("limits:\n  max_future_skew: 9999w\n", 2, "limits.max_future_skew must be at most 366d"),
+        ("limits:\n  max_models: 0\n", 2, "limits.max_models"),
+        ("windows: [30s]\n", 1, "must be from 1m to 366d"),
     ])
     func reportsProblemsWithTheirLine(_ yaml: String, _ line: Int, _ fragment: String) throws {
         do {

@@ -28,7 +28,7 @@ public enum ConfigParser {
             case "auth": readAuth(node, &config.auth, &r)
             case "windows": readWindows(node, &config, &r)
             case "evaluation_interval":
-                if let v = r.interval(node, key) { config.evaluationInterval = v }
+                if let v = bounded(node, key, atMost: 86_400_000, &r) { config.evaluationInterval = v }
             case "models":
                 for (name, modelNode) in r.mapping(node, "models") {
                     if !ModelName.isValid(name) {
@@ -67,13 +67,23 @@ public enum ConfigParser {
                 if let v = r.int(value, path, in: 1024...(1 << 40)) { server.maxInflightBodyBytes = v }
             case "max_connections": if let v = r.int(value, path, in: 1...100_000) { server.maxConnections = v }
             case "rate_limit": if let v = r.int(value, path, in: 0...10_000_000) { server.rateLimit = v }
-            case "header_timeout": if let v = r.interval(value, path) { server.headerTimeout = v }
-            case "body_timeout": if let v = r.interval(value, path) { server.bodyTimeout = v }
-            case "idle_timeout": if let v = r.interval(value, path) { server.idleTimeout = v }
+            case "header_timeout": if let v = bounded(value, path, atMost: 86_400_000, &r) { server.headerTimeout = v }
+            case "body_timeout": if let v = bounded(value, path, atMost: 86_400_000, &r) { server.bodyTimeout = v }
+            case "idle_timeout": if let v = bounded(value, path, atMost: 86_400_000, &r) { server.idleTimeout = v }
             default:
                 if let v = r.int(value, path, in: 1024...(1 << 30)) { server.maxBodyBytes = v }
             }
         }
+    }
+
+    /// A duration no longer than `atMost` ms (timers take nanoseconds in 64 bits).
+    private static func bounded(_ node: ConfigNode, _ path: String, atMost: Int64, _ r: inout ConfigReader) -> Interval? {
+        guard let v = r.interval(node, path) else { return nil }
+        guard v.millis <= atMost else {
+            r.fail(node, "\(path) must be at most \(atMost / 86_400_000)d, got \(v.text)")
+            return nil
+        }
+        return v
     }
 
     private static func readLimits(_ node: ConfigNode, _ limits: inout LimitsConfig, _ r: inout ConfigReader) {
@@ -86,7 +96,7 @@ public enum ConfigParser {
             case "max_models": if let v = r.int(value, path, in: 1...10_000) { limits.maxModels = v }
             case "max_versions": if let v = r.int(value, path, in: 1...ModelSchema.Limits.versions) { limits.maxVersions = v }
             case "max_variants": if let v = r.int(value, path, in: 1...ModelSchema.Limits.variants) { limits.maxVariants = v }
-            case "max_future_skew": if let v = r.interval(value, path) { limits.maxFutureSkew = v }
+            case "max_future_skew": if let v = bounded(value, path, atMost: 366 * 86_400_000, &r) { limits.maxFutureSkew = v }
             case "write_queue_items": if let v = r.int(value, path, in: 1_000...100_000_000) { limits.writeQueueItems = v }
             default: if let v = r.int(value, path, in: 1_000...100_000_000) { limits.foldQueueItems = v }
             }
@@ -98,7 +108,8 @@ public enum ConfigParser {
             switch key {
             case "min_free_bytes":
                 if let v = r.int(value, "storage.min_free_bytes", in: 0...(1 << 50)) { storage.minFreeBytes = Int64(v) }
-            case "busy_timeout": if let v = r.interval(value, "storage.busy_timeout") { storage.busyTimeout = v }
+            case "busy_timeout":
+                if let v = bounded(value, "storage.busy_timeout", atMost: 86_400_000, &r) { storage.busyTimeout = v }
             case "sqlite": if let v = r.string(value, "storage.sqlite") { storage.sqlite = v }
             case "synchronous":
                 if let v = r.oneOf(value, "storage.synchronous", StorageConfig.Synchronous.self) {
