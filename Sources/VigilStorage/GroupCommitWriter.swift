@@ -107,6 +107,11 @@ final class GroupCommitWriter<Request: Sendable, Response: Sendable>: Sendable {
     }
 }
 
+/// A new model would pass `limits.max_models` (a reference upload for an unknown model).
+public struct ModelLimitReached: Error, Sendable {
+    public var limit: Int
+}
+
 /// Storage failures that are not SQLite's own.
 public enum StorageError: Error, Sendable, CustomStringConvertible {
     case closed

@@ -70,6 +70,8 @@ struct WriteSession {
         case .expire(let now):
             return .expired(try expireLabels(at: now))
         case .ensureModel(let name, let now):
+            // A reference upload may create a model, within the same cap as traffic.
+            guard admitsModel(name) else { throw ModelLimitReached(limit: store.config.limits.maxModels) }
             return .modelID(try modelID(name, at: now))
         case .probe(let now):
             try db.execute(sql: "INSERT OR REPLACE INTO health (id, probed_at) VALUES (1, ?)", arguments: [now])

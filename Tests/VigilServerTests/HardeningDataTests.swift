@@ -193,6 +193,10 @@ import VigilCore
             #"[{"id": "1", "model": "a", "prediction": 1}, {"id": "2", "model": "b", "prediction": 1}, {"id": "3", "model": "a", "prediction": 1, "version": "v2"}]"#
         )
         #expect(answer.json?["errors"]?.array.compactMap { $0["reason"]?.stringValue } == ["model_limit", "version_limit"])
+        // A reference upload cannot create a model past the cap either.
+        let reference = try await HTTP.request(
+            .PUT, vigil.base + "/v1/models/zz/reference", body: #"[{"id": "r", "prediction": 1, "features": {"x": 1}}]"#)
+        #expect(reference.status == 409 && reference.body.contains("max_models"), "\(reference)")
         #expect(vigil.process.terminate() == 0)
     }
 }

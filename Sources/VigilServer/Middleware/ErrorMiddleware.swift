@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import VigilCore
+import VigilStorage
 
 /// The outermost middleware: every error leaves as `{"error": "<reason>"}` with its status —
 /// Hummingbird's own errors (404, 405, 413), framing errors (400, 413), storage faults (503 with
@@ -35,6 +36,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is HTTPParserError {
             // A broken chunked encoding or framing: the connection cannot carry another request.
             return Self.response(.badRequest, "malformed HTTP request", headers: [.connection: "close"])
+        } catch let error as ModelLimitReached {
+            return Self.response(
+                .conflict, "Vigil already tracks \(error.limit) models (limits.max_models); declare the model or raise the limit")
         } catch let error as StorageUnavailable {
             return Self.response(
                 .serviceUnavailable, "storage unavailable: \(error.reason.rawValue)",
