@@ -114,12 +114,10 @@ public struct ModelLimitReached: Error, Sendable {
 
 /// Storage failures that are not SQLite's own.
 public enum StorageError: Error, Sendable, CustomStringConvertible {
-    case closed
     case corruptRecord(String)
 
     public var description: String {
         switch self {
-        case .closed: "storage is closed"
         case .corruptRecord(let what): "corrupt record: \(what)"
         }
     }
