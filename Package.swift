@@ -34,9 +34,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VigilEngine",
+            dependencies: [
+                "VigilCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "VigilServer",
             dependencies: [
-                "VigilCore", "VigilStorage",
+                "VigilCore", "VigilEngine", "VigilStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -61,6 +69,7 @@ let package = Package(
         .executableTarget(name: "vigil-stats-bench", dependencies: ["VigilStats"], path: "Benchmarks/StatsBench"),
         .testTarget(name: "VigilStatsTests", dependencies: ["VigilStats"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilEngineTests", dependencies: ["VigilEngine", "VigilCore"]),
         .testTarget(
             name: "VigilStorageTests",
             dependencies: ["VigilStorage", .product(name: "GRDB", package: "GRDB.swift")]
@@ -68,7 +77,7 @@ let package = Package(
         .testTarget(
             name: "VigilServerTests",
             dependencies: [
-                "VigilServer", "VigilStorage",
+                "VigilServer", "VigilEngine", "VigilStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

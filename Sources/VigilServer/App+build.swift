@@ -6,39 +6,37 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import VigilCore
+import VigilEngine
 import VigilStorage
 
-/// What the controllers and services share.
-public struct AppServices: Sendable {
-    public let config: VigilConfig
-    public let store: SQLiteStore
-    public let metrics: MetricsCatalog
-    public let tokens: TokenBook
-    public let engine: WindowEngine
-    public let alerts: AlertEngine
+/// The assembled application's parts, from which `RouteHandlers` hands each controller the
+/// narrow capabilities it needs.
+package struct AppServices: Sendable {
+    package let config: VigilConfig
+    package let store: SQLiteStore
+    package let metrics: MetricsCatalog
+    package let tokens: TokenAuthenticator
+    package let engine: WindowEngine
     /// Open HTTP connections, counted by every connection's guard.
     let connections: ConnectionCounter
     /// Request body bytes held at once.
     let bodies: BodyBudget
-    /// Wall-clock time in milliseconds since the epoch; tests substitute their own.
-    public let now: @Sendable () -> Int64
+    /// The one clock (tests substitute their own).
+    package let clock: any VigilClock
 
-    public init(
-        config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenBook, engine: WindowEngine,
-        alerts: AlertEngine, connections: Int = 512, now: @escaping @Sendable () -> Int64 = AppServices.wallClock
+    package init(
+        config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenAuthenticator,
+        engine: WindowEngine, connections: Int = 512, clock: any VigilClock = SystemClock()
     ) {
         self.connections = ConnectionCounter(limit: connections)
         bodies = BodyBudget(limit: config.server.maxInflightBodyBytes)
-        self.alerts = alerts
         self.engine = engine
         self.config = config
         self.store = store
         self.metrics = metrics
         self.tokens = tokens
-        self.now = now
+        self.clock = clock
     }
-
-    public static let wallClock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }
 
 /// Options that are not part of the configuration file.
@@ -46,10 +44,14 @@ public struct AppOptions: Sendable {
     /// Called with the bound port once the server listens (port 0 picks a free one).
     public var onListening: @Sendable (Int) async -> Void = { _ in }
     public var environment: [String: String] = ProcessInfo.processInfo.environment
-    public var now: @Sendable () -> Int64 = AppServices.wallClock
+    /// The one clock every part reads time from and sleeps on.
+    public var clock: any VigilClock = SystemClock()
+    /// Whether windows are evaluated every `evaluation_interval`; tests that drive evaluations
+    /// themselves turn it off (the flush at shutdown still runs).
+    public var evaluationTimer = true
     public var expiryInterval: Duration = .seconds(60)
     /// Called with the window engine once it is built (tests drive evaluations through it).
-    public var onEngine: @Sendable (WindowEngine) -> Void = { _ in }
+    package var onEngine: @Sendable (WindowEngine) -> Void = { _ in }
     /// How often the outbox is polled for due notifications.
     public var outboxPoll: Duration = .milliseconds(200)
     /// How long one notification delivery may take, answer included (tests shorten it).
@@ -61,7 +63,7 @@ public struct AppOptions: Sendable {
 public func buildApplication(config: VigilConfig, options: AppOptions = AppOptions(), logger: Logger) async throws
     -> some ApplicationProtocol
 {
-    let tokens = try TokenBook(config: config.auth, environment: options.environment)
+    let tokens = try TokenAuthenticator(config: config.auth, environment: options.environment)
     if !tokens.isEnabled && !["127.0.0.1", "localhost", "::1"].contains(config.server.host) {
         logger.warning(
             """
@@ -69,18 +71,21 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
             model telemetry. Configure auth.tokens. ***
             """)
     }
-    let store = try SQLiteStore.open(path: config.storage.sqlite, config: config, logger: logger)
+    let clock = options.clock
+    let store = try SQLiteStore.open(path: config.storage.sqlite, config: config, clock: clock, logger: logger)
     let metrics = MetricsCatalog()
     metrics.seed(from: store.registry.snapshot().values)
     let secrets = try notifierSecrets(config, environment: options.environment)
     let externalURL = "http://\(config.server.host):\(config.server.port)"
     let alerts = try AlertEngine(config: config, store: store, externalURL: externalURL, logger: logger)
     metrics.seedDeliveries(notifiers: config.notifiers.keys)
-    let engine = try WindowEngine(config: config, store: store, alerts: alerts, at: options.now(), logger: logger)
+    let engine = try WindowEngine(
+        config: config, events: store, buckets: store, references: store, alerts: alerts, clock: clock,
+        logger: logger)
     options.onEngine(engine)
     let services = AppServices(
-        config: config, store: store, metrics: metrics, tokens: tokens, engine: engine, alerts: alerts,
-        connections: config.server.maxConnections, now: options.now)
+        config: config, store: store, metrics: metrics, tokens: tokens, engine: engine,
+        connections: config.server.maxConnections, clock: clock)
     let router = buildRouter(services)
     let onListening = options.onListening
     let server = config.server
@@ -102,28 +107,27 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
             await onListening(port)
         },
         logger: logger)
-    // Shut down in reverse order: the server drains in-flight requests first, then the store
-    // commits what is queued and closes.
+    // Shut down in reverse order: the server drains in-flight requests first, then the
+    // evaluation service folds and flushes, then the store commits what is queued and closes.
     app.addServices(
         StoreService(store: store, logger: logger),
-        LabelExpiryService(
-            store: store, interval: options.expiryInterval, clock: ContinuousClock(),
-            now: options.now, logger: logger),
+        LabelExpiryService(events: store, interval: options.expiryInterval, clock: clock, logger: logger),
+        engine.retention,
         OutboxDispatcher(
             store: store,
             sender: NotificationSender(
                 client: NotificationSender.makeClient(), notifiers: config.notifiers, secrets: secrets,
                 timeout: options.notificationTimeout),
-            metrics: metrics, poll: options.outboxPoll, clock: ContinuousClock(), now: options.now, logger: logger),
+            metrics: metrics, poll: options.outboxPoll, clock: clock, logger: logger),
         EvaluationService(
-            engine: engine, interval: .milliseconds(config.evaluationInterval.millis), clock: ContinuousClock(),
-            now: options.now, logger: logger))
+            evaluator: engine.evaluator, interval: .milliseconds(config.evaluationInterval.millis), clock: clock,
+            timer: options.evaluationTimer, logger: logger))
     return app
 }
 
 /// The router: middleware outermost first, then every `APIRoute`, each behind the auth check
 /// of the scope it declares, and a `405` with `Allow` for every other method on a served path.
-public func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
+package func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMiddleware(maxBodyBytes: services.config.server.maxBodyBytes))
@@ -169,12 +173,23 @@ struct RouteHandlers: Sendable {
     let windows: WindowsController
     let alerts: AlertsController
 
+    /// Hands each controller the capabilities it needs, and nothing else.
     init(_ services: AppServices) {
-        ingest = IngestController(services: services)
-        models = ModelsController(services: services)
-        health = HealthController(services: services)
-        windows = WindowsController(services: services)
-        alerts = AlertsController(services: services)
+        let engine = services.engine
+        ingest = IngestController(
+            config: services.config, ingest: engine.ingestor, metrics: services.metrics, bodies: services.bodies,
+            clock: services.clock)
+        models = ModelsController(config: services.config, registry: services.store.registry)
+        health = HealthController(
+            health: services.store, registry: services.store.registry, metrics: services.metrics,
+            connections: services.connections, clock: services.clock, foldDepth: { engine.folds.depth },
+            exposition: { engine.exposition + (engine.alerts?.exposition() ?? []) })
+        windows = WindowsController(
+            config: services.config, registry: services.store.registry, documents: engine.reader,
+            references: engine.references, ingest: ingest, metrics: services.metrics, bodies: services.bodies,
+            clock: services.clock)
+        let alertEngine = engine.alerts
+        alerts = AlertsController(active: { alertEngine?.active() ?? [] }, store: services.store)
     }
 
     func handler(_ route: APIRoute) -> Handler {

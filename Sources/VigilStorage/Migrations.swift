@@ -168,6 +168,43 @@ enum Migrations {
                     """)
             try SchemaRows.migrate(db)
         }
+        migrator.registerMigration("v7-writers-shadows") { db in
+            try db.execute(
+                sql: """
+                    -- Partial buckets keyed by the writer that folded them (one, 'local', for SQLite), so
+                    -- a backend with several writers merges everyone's partials; a watermark per writer.
+                    CREATE TABLE partial_buckets_v7 (
+                        writer TEXT NOT NULL,
+                        model_id INTEGER NOT NULL,
+                        version TEXT NOT NULL,
+                        variant TEXT NOT NULL,
+                        resolution INTEGER NOT NULL,
+                        start INTEGER NOT NULL,
+                        predictions INTEGER NOT NULL,
+                        data BLOB NOT NULL,
+                        PRIMARY KEY (model_id, start, version, variant, resolution, writer)
+                    ) WITHOUT ROWID;
+                    INSERT INTO partial_buckets_v7
+                        SELECT 'local', model_id, version, variant, resolution, start, predictions, data FROM buckets;
+                    DROP TABLE buckets;
+                    ALTER TABLE partial_buckets_v7 RENAME TO buckets;
+                    CREATE INDEX buckets_writer ON buckets(writer, resolution, start);
+                    CREATE TABLE writer_watermarks (
+                        writer TEXT PRIMARY KEY,
+                        prediction_watermark INTEGER NOT NULL,
+                        label_watermark INTEGER NOT NULL
+                    );
+                    INSERT INTO writer_watermarks
+                        SELECT 'local', prediction_watermark, label_watermark FROM aggregate_state;
+                    DROP TABLE aggregate_state;
+                    -- A shadow prediction (variant 'shadow') is stored beside the live one of the same id.
+                    ALTER TABLE predictions ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
+                    DROP INDEX predictions_key;
+                    CREATE UNIQUE INDEX predictions_key ON predictions(model_id, ext_id, shadow);
+                    ALTER TABLE label_journal ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
+                    UPDATE predictions SET shadow = 1 WHERE variant = 'shadow';
+                    """)
+        }
         return migrator
     }
 }

@@ -17,8 +17,9 @@ struct UnreadableRow: Sendable {
 extension SQLiteStore {
     /// Copies the rows into `quarantine` (once per source and key), deletes those meant to be
     /// rebuilt, logs each, and reports what `PRAGMA quick_check` says of the file.
-    func quarantine(_ rows: [UnreadableRow], at now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
+    func quarantine(_ rows: [UnreadableRow]) {
         guard !rows.isEmpty else { return }
+        let now = clock.now
         do {
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction {
@@ -54,15 +55,16 @@ extension SQLiteStore {
     /// The quarantine row of a bucket, deleting the bucket so a flush writes a fresh one.
     static func unreadableBucket(_ row: Row, reason: String) -> UnreadableRow {
         let (model, version, variant): (Int64, String, String) = (row["model_id"], row["version"], row["variant"])
-        let (resolution, start): (Int, Int64) = (row["resolution"], row["start"])
+        let (resolution, start, writer): (Int, Int64, String) = (row["resolution"], row["start"], row["writer"])
         return UnreadableRow(
-            source: "buckets", key: "\(model)/\(version)/\(variant)/\(resolution)/\(start)", reason: reason,
+            source: "buckets", key: "\(writer)/\(model)/\(version)/\(variant)/\(resolution)/\(start)", reason: reason,
             data: row["data"]
         ) { db in
             try db.execute(
                 sql: """
-                    DELETE FROM buckets WHERE model_id = ? AND version = ? AND variant = ? AND resolution = ? AND start = ?
-                    """, arguments: [model, version, variant, resolution, start])
+                    DELETE FROM buckets
+                    WHERE writer = ? AND model_id = ? AND version = ? AND variant = ? AND resolution = ? AND start = ?
+                    """, arguments: [writer, model, version, variant, resolution, start])
         }
     }
 }

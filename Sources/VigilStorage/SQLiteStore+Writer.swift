@@ -28,8 +28,13 @@ extension SQLiteStore {
         }
         registry.publish(session.schemas.values)
         modelIDs.withLock { $0.merge(session.newIDs) { a, _ in a } }
-        if !session.folds.isEmpty { publish(folds: session.folds) }
-        return results
+        // Commit order, numbered only now that the transaction is durable (a rolled-back group
+        // leaves no gap for the engine to wait on).
+        return results.map { result in
+            guard case .committed(var batch) = result else { return result }
+            batch.sequence = commitSequence.add(1, ordering: .relaxed).newValue
+            return .committed(batch)
+        }
     }
 }
 
@@ -41,8 +46,8 @@ struct WriteSession {
     let knownIDs: [String: Int64]
     var schemas: [String: ModelSchema] = [:]
     var newIDs: [String: Int64] = [:]
-    /// What the aggregates must fold once this transaction commits, in order.
-    var folds: [FoldEvent] = []
+    /// What the aggregates must fold of the write being applied, in order.
+    var folds: [CommittedEvent] = []
 
     init(db: Database, store: SQLiteStore, knownIDs: [String: Int64]) {
         self.db = db
@@ -53,20 +58,24 @@ struct WriteSession {
     mutating func apply(_ write: SQLiteStore.Write) throws -> SQLiteStore.Written {
         switch write {
         case .predictions(let predictions, let receivedAt):
-            return .outcomes(try predictions.map { try insert($0, receivedAt: receivedAt) })
+            folds = []
+            let outcomes = try predictions.map { try insert($0, receivedAt: receivedAt) }
+            return .committed(CommittedBatch(outcomes: outcomes, events: folds, sequence: 0))
         case .labels(let labels, let receivedAt):
-            return .outcomes(
-                try labels.map { label in
-                    do {
-                        return try store(label, receivedAt: receivedAt)
-                    } catch StorageError.corruptRecord(let what) {
-                        // Nothing of this label was written yet: reject it alone, keep the rest.
-                        store.logger.error(
-                            "label rejected: its stored prediction cannot be read",
-                            metadata: ["model": "\(label.model)", "record": "\(what)"])
-                        return .rejected(.corruptRecord, "the stored prediction of this label cannot be read")
-                    }
-                })
+            folds = []
+            // Outcomes first: `committed` must read `folds` after the labels appended theirs.
+            let outcomes = try labels.map { label in
+                do {
+                    return try store(label, receivedAt: receivedAt)
+                } catch StorageError.corruptRecord(let what) {
+                    // Nothing of this label was written yet: reject it alone, keep the rest.
+                    store.logger.error(
+                        "label rejected: its stored prediction cannot be read",
+                        metadata: ["model": "\(label.model)", "record": "\(what)"])
+                    return .rejected(.corruptRecord, "the stored prediction of this label cannot be read")
+                }
+            }
+            return committed(outcomes)
         case .expire(let now):
             return .expired(try expireLabels(at: now))
         case .ensureModel(let name, let now):
@@ -77,6 +86,11 @@ struct WriteSession {
             try db.execute(sql: "INSERT OR REPLACE INTO health (id, probed_at) VALUES (1, ?)", arguments: [now])
             return .probed
         }
+    }
+
+    /// The current write's outcomes with the events it produced.
+    func committed(_ outcomes: [ItemOutcome]) -> SQLiteStore.Written {
+        .committed(CommittedBatch(outcomes: outcomes, events: folds, sequence: 0))
     }
 
     /// Whether a model may be stored: a known or declared one, or a new one within `limits.max_models`.
@@ -158,11 +172,13 @@ struct WriteSession {
         let model = try modelID(p.model, at: receivedAt)
         let statement = try db.cachedStatement(
             sql: """
-                INSERT OR IGNORE INTO predictions (model_id, ext_id, ts, received_at, version, variant, prediction, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR IGNORE INTO predictions
+                    (model_id, ext_id, ts, received_at, version, variant, shadow, prediction, payload)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+        let shadow = p.isShadow
         try statement.execute(arguments: [
-            model, p.id, p.timestamp, receivedAt, p.version, p.variant, prepared.outputText,
+            model, p.id, p.timestamp, receivedAt, p.version, p.variant, shadow ? 1 : 0, prepared.outputText,
             prepared.payload,
         ])
         if db.changesCount == 0 {
@@ -170,6 +186,7 @@ struct WriteSession {
             return .duplicate
         }
         let rowID = db.lastInsertedRowID
+        if shadow { return try insertedShadow(p, rowID: rowID, model: model, at: receivedAt) }
         let learnClasses = learnsClasses(p.model)
         let (admittedAll, hasHeldLabels) = withSchema(p.model) { s in
             (s.observe(p, learnClasses: learnClasses), s.counts.pendingLabels > 0)
@@ -219,17 +236,17 @@ struct WriteSession {
         return true
     }
 
-    private func setLabel(
+    func setLabel(
         model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, folding: LabelFolding,
-        at now: Int64
+        shadow: Bool = false, at now: Int64
     ) throws {
         let update = try db.cachedStatement(
             sql: """
                 UPDATE predictions SET label = ?, label_kind = ?, label_metrics = ?, label_ts = ?, labeled_at = ?,
                     label_fold = ?
-                WHERE model_id = ? AND ext_id = ?
+                WHERE model_id = ? AND ext_id = ? AND shadow = ?
                 """)
-        try update.execute(arguments: [text, kind, metrics, ts, now, folding.code, model, id])
+        try update.execute(arguments: [text, kind, metrics, ts, now, folding.code, model, id, shadow ? 1 : 0])
     }
 
     // MARK: - Labels
@@ -241,18 +258,19 @@ struct WriteSession {
         let metrics = Data(label.encodedMetrics())
         let joined = try db.cachedStatement(
             sql: """
-                SELECT labeled_at, label, label_kind, label_metrics, label_fold, ts, version, variant, prediction, payload
-                FROM predictions WHERE model_id = ? AND ext_id = ?
+                SELECT labeled_at, label, label_kind, label_metrics, label_fold, ts, version, variant, prediction, payload,
+                    shadow
+                FROM predictions WHERE model_id = ? AND ext_id = ? ORDER BY shadow
                 """)
+        let rows = try Row.fetchAll(joined, arguments: [model, label.id])
+        // A shadow of this id gets the label too (decoded first, so an unreadable row rejects
+        // only this label); it does not count in the live model's label totals.
+        let shadowRow = rows.first { ($0["shadow"] as Int) == 1 }
+        let shadowPrediction = try shadowRow.map { try storedPrediction(of: label, $0) }
         let change: WritableKeyPath<ModelSchema.Counts, Int>
-        if let row = try Row.fetchOne(joined, arguments: [model, label.id]) {
+        if let row = rows.first(where: { ($0["shadow"] as Int) == 0 }) {
             // Decoded before anything is written, so an unreadable row rejects only this label.
-            let payload: Data = row["payload"]
-            guard
-                let prediction = Prediction.decode(
-                    id: label.id, model: label.model, version: row["version"], variant: row["variant"],
-                    timestamp: row["ts"], outputText: row["prediction"], payload: Array(payload))
-            else { throw StorageError.corruptRecord("prediction '\(label.id)'") }
+            let prediction = try storedPrediction(of: label, row)
             let labeledAt: Int64? = row["labeled_at"]
             var old: (label: Label, folding: LabelFolding)?
             if labeledAt != nil {
@@ -276,7 +294,7 @@ struct WriteSession {
                 model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp,
                 folding: folding, at: receivedAt)
             let seq = try journal(model: model, label, folding: folding, replacing: old)
-            let event: FoldEvent = withSchema(label.model) { s in
+            let event: CommittedEvent = withSchema(label.model) { s in
                 .label(
                     s.admitted(label), folding: folding, prediction: s.admitted(prediction),
                     replacing: old.map { (s.admitted($0.label), $0.folding) }, seq: seq)
@@ -304,6 +322,9 @@ struct WriteSession {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [model, label.id, text, kind, metrics, label.timestamp, receivedAt])
         }
+        if let shadowRow, let shadowPrediction {
+            try joinShadow(label, prediction: shadowPrediction, row: shadowRow, model: model, at: receivedAt)
+        }
         withSchema(label.model) { s in
             s.counts[keyPath: change] += 1
             s.counts.labels += 1
@@ -324,20 +345,21 @@ struct WriteSession {
     }
 
     /// Records a label change for the aggregates; returns its journal number.
-    private func journal(
-        model: Int64, _ label: Label, folding: LabelFolding, replacing old: (label: Label, folding: LabelFolding)?
+    func journal(
+        model: Int64, _ label: Label, folding: LabelFolding, replacing old: (label: Label, folding: LabelFolding)?,
+        shadow: Bool = false
     ) throws -> Int64 {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO label_journal (model_id, ext_id, label, label_kind, metrics, old_present, old_label, old_kind,
-                    old_metrics, fold, old_fold)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    old_metrics, fold, old_fold, shadow)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let (text, kind) = label.valueColumns
         let (oldText, oldKind) = old?.label.valueColumns ?? (nil, nil)
         try statement.execute(arguments: [
             model, label.id, text, kind, Data(label.encodedMetrics()), old == nil ? 0 : 1, oldText, oldKind,
-            old.map { Data($0.label.encodedMetrics()) }, folding.code, old?.folding.code,
+            old.map { Data($0.label.encodedMetrics()) }, folding.code, old?.folding.code, shadow ? 1 : 0,
         ])
         return db.lastInsertedRowID
     }

@@ -7,7 +7,10 @@ import VigilCore
 
 /// The embedded event store: one SQLite file in WAL mode. Writes go through a group-commit
 /// writer; reads use GRDB's reader pool and never wait for writes.
-public final class SQLiteStore: EventStore, Sendable {
+public final class SQLiteStore: EventStore, StorageHealth, Sendable {
+    /// The id of the one writer of a SQLite file.
+    public static let localWriter = "local"
+
     /// A prediction with its stored columns encoded in the request's task, off the single writer thread.
     struct PreparedPrediction: Sendable {
         var prediction: Prediction
@@ -31,7 +34,8 @@ public final class SQLiteStore: EventStore, Sendable {
     }
 
     enum Written: Sendable {
-        case outcomes([ItemOutcome])
+        /// What an ingest write stored; `sequence` is set once its transaction committed.
+        case committed(CommittedBatch)
         case expired(Int)
         case modelID(Int64)
         case probed
@@ -47,18 +51,19 @@ public final class SQLiteStore: EventStore, Sendable {
     let generativeModels: Set<String>
     /// Model name → row id; only the writer thread adds, after the commit that inserted it.
     let modelIDs: Mutex<[String: Int64]>
-    private let writer: Mutex<GroupCommitWriter<Write, Written>?> = Mutex(nil)
-    /// Receives committed events in commit order, on `foldQueue` (off the writer thread).
-    let foldSink: Mutex<(@Sendable ([FoldEvent]) -> Void)?> = Mutex(nil)
-    let foldQueue = DispatchQueue(label: "vigil.storage.fold", qos: .userInitiated)
-    /// Committed events handed to `foldQueue` and not yet folded.
-    let pendingFolds = Atomic<Int>(0)
+    private let commits: Mutex<GroupCommitWriter<Write, Written>?> = Mutex(nil)
+    /// The last commit sequence handed to an ingest write (only the writer thread advances it).
+    let commitSequence = Atomic<Int64>(0)
+    /// Time for quarantine records.
+    let clock: any VigilClock
     /// The condition the last write failed with; `nil` while writes succeed.
     let writeCondition = Mutex<StorageUnavailable?>(nil)
 
     /// Opens (creating if needed) the database at `path`, applies migrations and loads the
     /// committed model schemas.
-    public static func open(path: String, config: VigilConfig, logger: Logger) throws -> SQLiteStore {
+    public static func open(
+        path: String, config: VigilConfig, clock: any VigilClock = SystemClock(), logger: Logger
+    ) throws -> SQLiteStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(Double(config.storage.busyTimeout.millis) / 1000)
         configuration.label = "vigil"
@@ -96,14 +101,17 @@ public final class SQLiteStore: EventStore, Sendable {
             ids[name] = row["id"]
         }
         let store = SQLiteStore(
-            pool: pool, path: path, config: config, registry: ModelRegistry(schemas), modelIDs: ids, logger: logger)
+            pool: pool, path: path, config: config, registry: ModelRegistry(schemas), modelIDs: ids, clock: clock,
+            logger: logger)
         store.quarantine(unreadable)
         return store
     }
 
     private init(
-        pool: DatabasePool, path: String, config: VigilConfig, registry: ModelRegistry, modelIDs: [String: Int64], logger: Logger
+        pool: DatabasePool, path: String, config: VigilConfig, registry: ModelRegistry, modelIDs: [String: Int64],
+        clock: any VigilClock, logger: Logger
     ) {
+        self.clock = clock
         self.pool = pool
         self.config = config
         self.registry = registry
@@ -114,12 +122,12 @@ public final class SQLiteStore: EventStore, Sendable {
         let writer = GroupCommitWriter<Write, Written>(maxQueuedItems: config.limits.writeQueueItems) {
             [unowned self] requests in try self.apply(requests)
         }
-        self.writer.withLock { $0 = writer }
+        self.commits.withLock { $0 = writer }
     }
 
     /// Waits for queued writes to commit, refuses new ones, and checkpoints the WAL.
     public func close() {
-        let writer = self.writer.withLock { w -> GroupCommitWriter<Write, Written>? in
+        let writer = self.commits.withLock { w -> GroupCommitWriter<Write, Written>? in
             defer { w = nil }
             return w
         }
@@ -132,7 +140,7 @@ public final class SQLiteStore: EventStore, Sendable {
     }
 
     func submit(_ write: Write, weight: Int = 1) async throws -> Written {
-        guard let writer = self.writer.withLock({ $0 }) else {
+        guard let writer = self.commits.withLock({ $0 }) else {
             throw StorageUnavailable(.shuttingDown, retryAfterSeconds: 5)
         }
         return try await writer.submit(write, weight: weight)
@@ -148,12 +156,8 @@ public final class SQLiteStore: EventStore, Sendable {
         return nil
     }
 
-    /// Refuses new events while the aggregates are more than `limits.fold_queue_items` behind
-    /// (back-pressure: acknowledged events are never dropped, so the queue must not outgrow memory).
-    func admitFolds() throws {
-        guard pendingFolds.load(ordering: .relaxed) < config.limits.foldQueueItems else {
-            throw StorageUnavailable(.overloaded, retryAfterSeconds: 1)
-        }
+    /// Refuses new events while the disk is read-only or short of `storage.min_free_bytes`.
+    func admitWrites() throws {
         if let condition = diskCondition() {
             noteCondition(condition, error: nil)
             throw condition
@@ -176,32 +180,32 @@ public final class SQLiteStore: EventStore, Sendable {
     /// Whether the last write succeeded (storage takes writes).
     public var isWritable: Bool { writeCondition.withLock { $0 == nil } }
 
-    /// Items waiting for the writer and committed events waiting to be folded (gauges).
-    public var queueDepths: (writer: Int, folds: Int) {
-        (writer.withLock { $0 }?.queuedItems ?? 0, pendingFolds.load(ordering: .relaxed))
-    }
+    /// Items waiting for the writer (a gauge).
+    public var queuedWrites: Int { commits.withLock { $0 }?.queuedItems ?? 0 }
 
-    public func ingest(predictions: [Prediction], receivedAt: Int64) async throws -> [ItemOutcome] {
-        guard !predictions.isEmpty else { return [] }
-        try admitFolds()
+    /// Stores predictions; an empty list commits nothing and takes no place in the commit order.
+    public func ingest(predictions: [Prediction], receivedAt: Int64) async throws -> CommittedBatch {
+        guard !predictions.isEmpty else { return CommittedBatch(outcomes: [], events: [], sequence: 0) }
+        try admitWrites()
         guard
-            case .outcomes(let outcomes) = try await submit(
+            case .committed(let batch) = try await submit(
                 .predictions(predictions.map(PreparedPrediction.init), receivedAt: receivedAt),
                 weight: predictions.count)
         else {
             preconditionFailure("prediction write answered with another kind")
         }
-        return outcomes
+        return batch
     }
 
-    public func ingest(labels: [Label], receivedAt: Int64) async throws -> [ItemOutcome] {
-        guard !labels.isEmpty else { return [] }
-        try admitFolds()
-        guard case .outcomes(let outcomes) = try await submit(.labels(labels, receivedAt: receivedAt), weight: labels.count)
+    /// Stores labels; an empty list commits nothing and takes no place in the commit order.
+    public func ingest(labels: [Label], receivedAt: Int64) async throws -> CommittedBatch {
+        guard !labels.isEmpty else { return CommittedBatch(outcomes: [], events: [], sequence: 0) }
+        try admitWrites()
+        guard case .committed(let batch) = try await submit(.labels(labels, receivedAt: receivedAt), weight: labels.count)
         else {
             preconditionFailure("label write answered with another kind")
         }
-        return outcomes
+        return batch
     }
 
     public func expireLabels(at now: Int64) async throws -> Int {

@@ -21,7 +21,7 @@ struct TestNotifier: AsyncParsableCommand {
         do {
             let result = try await NotifierTest.send(
                 name: name, config: loaded, environment: ProcessInfo.processInfo.environment,
-                at: AppServices.wallClock())
+                at: SystemClock().now)
             print("\(name): \(result)")
         } catch {
             print("\(name): \(error)", to: &StandardError.stream)

@@ -113,11 +113,11 @@ import VigilStats
     /// bucket (which the next flush would write over the stored history). Fails on de6ce92,
     /// where `try?` turned the failed read into "no bucket".
     @Test func anUnreadableStoredBucketIsNotOverwritten() {
-        let book = AggregateBook(
+        let book = LiveBuckets(
             longestWindow: 3_600_000, makeContext: { _ in FoldContext(task: .binary, positiveClass: "1") },
             load: { _ in .unavailable })
         let now = Self.t0
-        book.restore([], predictionWatermark: 0, labelWatermark: 0, at: now)
+        book.restore([], watermark: FoldWatermark(), at: now)
         _ = book.takeFlush()
         var old = Self.prediction("late", output: "1", p: 0.9)
         old.timestamp = now - 30 * 3_600_000  // an hour long out of memory

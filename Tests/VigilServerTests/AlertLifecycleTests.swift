@@ -13,21 +13,21 @@ import VigilCore
 
     static var config: VigilConfig {
         var config = VigilConfig()
-        config.evaluationInterval = Interval(millis: 1000, text: "1s")
+        config.evaluationInterval = TimeLength(millis: 1000, text: "1s")
         var model = ModelConfig()
         model.positiveClass = "fraud"
         config.models["fraud"] = model
         var rule = AlertRuleConfig(
             name: "FeatureDrift", metric: "feature_drift_psi", op: .greater, threshold: 0.2,
-            window: Interval(millis: 3_600_000, text: "1h"))
-        rule.forDuration = Interval(millis: 600_000, text: "10m")
+            window: TimeLength(millis: 3_600_000, text: "1h"))
+        rule.forDuration = TimeLength(millis: 600_000, text: "10m")
         rule.minSamples = 100
         rule.notify = ["hook", "am"]
         rule.selectors = ["feature": "amount"]
         rule.summary = "{{ $labels.feature }} drifted on {{ $labels.model }} (PSI {{ $value }})"
         config.alerts = [rule]
         var hook = NotifierConfig(type: .webhook, url: "http://127.0.0.1:9/hook")
-        hook.repeatInterval = Interval(millis: 3_600_000, text: "1h")
+        hook.repeatInterval = TimeLength(millis: 3_600_000, text: "1h")
         config.notifiers["hook"] = hook
         config.notifiers["am"] = NotifierConfig(type: .alertmanager, url: "http://127.0.0.1:9")
         return config

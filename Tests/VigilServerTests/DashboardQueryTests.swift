@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilEngine
 
 @testable import VigilServer
 
@@ -95,7 +96,7 @@ import VigilCore
 
     @Test func queriesNameOnlyVigilFamilies() throws {
         let known =
-            Set(MetricsCatalog.windowFamilies.map(\.name)).union([
+            Set(WindowGauges.families.map(\.name)).union([
                 "vigil_predictions_total", "vigil_labels_total", "vigil_ingest_rejected_total",
                 "vigil_ingest_duplicates_total", "vigil_labels_pending", "vigil_http_request_duration_seconds_bucket",
                 "vigil_alerts_firing", "vigil_webhook_deliveries_total",
@@ -122,7 +123,7 @@ import VigilCore
             db: directory.path("vigil.db"), logPath: directory.path("vigil.log"),
             extra: ["--config", directory.path("vigil.yaml")])
         let base = "http://127.0.0.1:\(vigil.port)"
-        let now = AppServices.wallClock()
+        let now = SystemClock().now
         let (reference, _) = Self.traffic("r", count: 300, center: 0, now: now)
         #expect(try await HTTP.request(.PUT, "\(base)/v1/models/fraud/reference", body: reference).status == 200)
 
@@ -144,7 +145,7 @@ import VigilCore
         let api = "http://127.0.0.1:\(promPort)/api/v1"
         // Traffic across several scrapes, so counters have rates; amounts drift from the reference.
         for round in 0..<8 {
-            let (predictions, labels) = Self.traffic("c\(round)-", count: 60, center: 70, now: AppServices.wallClock())
+            let (predictions, labels) = Self.traffic("c\(round)-", count: 60, center: 70, now: SystemClock().now)
             #expect(try await HTTP.post("\(base)/v1/predictions", predictions).status == 200)
             #expect(try await HTTP.post("\(base)/v1/labels", labels).status == 200)
             _ = try await HTTP.post("\(base)/v1/predictions", #"[{"id": 1}]"#)

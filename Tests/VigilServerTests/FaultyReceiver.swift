@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 
+import VigilEngine
 @testable import VigilServer
 
 /// A notification receiver on loopback whose answers the test scripts: each request, whatever

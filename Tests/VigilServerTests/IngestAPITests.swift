@@ -117,7 +117,7 @@ import VigilCore
     @Test func heldLabelExpiresAfterLabelTTL() async throws {
         var config = VigilConfig()
         var model = ModelConfig()
-        model.labelTTL = Interval(millis: 86_400_000, text: "1d")
+        model.labelTTL = TimeLength(millis: 86_400_000, text: "1d")
         config.models["fraud"] = model
         let clock = ManualClock(1_795_514_400_000)
         try await withApp(config, clock: clock) { client in

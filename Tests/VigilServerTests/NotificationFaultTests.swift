@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import Testing
 import VigilCore
+import VigilEngine
 
 @testable import VigilServer
 
@@ -87,14 +88,14 @@ import VigilCore
     static func config(_ notifiers: [(name: String, url: String)], rules: [String] = ["AmountDrift"]) -> VigilConfig {
         var config = VigilConfig()
         // The evaluation service evaluates once at start-up and then not again: the test evaluates.
-        config.evaluationInterval = Interval(millis: 3_600_000, text: "1h")
+        config.evaluationInterval = TimeLength(millis: 3_600_000, text: "1h")
         var model = ModelConfig()
         model.positiveClass = "fraud"
         config.models["fraud"] = model
         for name in rules {
             var rule = AlertRuleConfig(
                 name: name, metric: "feature_drift_psi", op: .greater, threshold: 0.2,
-                window: Interval(millis: 3_600_000, text: "1h"))
+                window: TimeLength(millis: 3_600_000, text: "1h"))
             rule.minSamples = 100
             rule.notify = notifiers.map(\.name)
             rule.selectors = ["feature": "amount"]
@@ -102,7 +103,7 @@ import VigilCore
         }
         for (name, url) in notifiers {
             var hook = NotifierConfig(type: .webhook, url: url)
-            hook.repeatInterval = Interval(millis: 3_600_000, text: "1h")
+            hook.repeatInterval = TimeLength(millis: 3_600_000, text: "1h")
             config.notifiers[name] = hook
         }
         return config
@@ -119,7 +120,7 @@ import VigilCore
         let clock = ManualClock(t0)
         var options = AppOptions()
         options.environment = [:]
-        options.now = { clock.now }
+        options.clock = clock
         options.notificationTimeout = timeout
         let captured = Locked<WindowEngine?>(nil)
         options.onEngine = { engine in captured.withLock { $0 = engine } }
@@ -346,7 +347,7 @@ import VigilCore
         try await receiver.whileRunning {
             var config = Self.config([])
             var am = NotifierConfig(type: .alertmanager, url: "http://127.0.0.1:\(receiver.port.withLock { $0 })")
-            am.repeatInterval = Interval(millis: 3_600_000, text: "1h")
+            am.repeatInterval = TimeLength(millis: 3_600_000, text: "1h")
             config.notifiers["am"] = am
             config.alerts[0].notify = ["am"]
             try await Self.withVigil(config) { vigil in
@@ -355,6 +356,12 @@ import VigilCore
                 #expect(row.lastError == "HTTP 503")
                 // Three more evaluations, two minutes apart, while the first push waits out its
                 // backoff: three re-pushes queue up behind it.
+                // The backoff must outlast the six minutes the clock jumps ahead here (a real one
+                // would: the receiver stays down), or the dispatcher may retry in between.
+                try await NotificationFaultTests.database(vigil.db).write { db in
+                    try db.execute(
+                        sql: "UPDATE outbox SET next_attempt_at = ?", arguments: [vigil.clock.now + 500_000])
+                }
                 for _ in 0..<3 {
                     vigil.clock.advance(byMillis: 120_000)
                     await vigil.engine.evaluate(at: vigil.clock.now)

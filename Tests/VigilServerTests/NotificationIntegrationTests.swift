@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Testing
 import VigilCore
+import VigilEngine
 
 @testable import VigilServer
 
@@ -75,7 +76,7 @@ final class WebhookReceiver: Sendable {
     }
 
     static func traffic(_ prefix: String, count: Int, center: Double) -> String {
-        let now = Double(AppServices.wallClock()) / 1000
+        let now = Double(SystemClock().now) / 1000
         return JSONWriter.string(
             .array(
                 (0..<count).map { i -> JSONValue in

@@ -6,6 +6,7 @@ import NIOCore
 import Synchronization
 import Testing
 import VigilCore
+import VigilEngine
 
 @testable import VigilServer
 
@@ -20,11 +21,13 @@ final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// A clock the test moves by hand (milliseconds since the epoch).
-final class ManualClock: Sendable {
+/// A clock the test moves by hand (milliseconds since the epoch). Sleeping takes real time, so
+/// polling loops (the outbox) still run; the evaluation timer is off where tests drive it.
+final class ManualClock: VigilClock {
     private let value: Mutex<Int64>
     init(_ start: Int64) { value = Mutex(start) }
     var now: Int64 { value.withLock { $0 } }
+    func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
     func advance(byMillis delta: Int64) { value.withLock { $0 += delta } }
     func set(_ millis: Int64) { value.withLock { $0 = millis } }
 }
@@ -40,7 +43,8 @@ func withEngineApp(
     config.storage.sqlite = path ?? directory.path("vigil.db")
     var options = AppOptions()
     options.environment = [:]
-    options.now = { clock.now }
+    options.clock = clock
+    options.evaluationTimer = false
     let captured = Locked<WindowEngine?>(nil)
     options.onEngine = { engine in captured.withLock { $0 = engine } }
     let app = try await buildApplication(config: config, options: options, logger: Logger(label: "test"))
@@ -59,7 +63,7 @@ func withApp(
     config.storage.sqlite = directory.path("vigil.db")
     var options = AppOptions()
     options.environment = environment
-    if let clock { options.now = { clock.now } }
+    if let clock { options.clock = clock }
     let app = try await buildApplication(config: config, options: options, logger: Logger(label: "test"))
     try await app.test(.router) { client in try await body(client) }
     withExtendedLifetime(directory) {}

@@ -3,6 +3,7 @@ import GRDB
 import HummingbirdTesting
 import Testing
 import VigilCore
+import VigilEngine
 
 @testable import VigilServer
 
@@ -144,8 +145,8 @@ import VigilCore
     /// `aggregates` are deleted; the newest prediction row always stays (its id orders replay).
     @Test func retentionDeletesOldEventsAndBuckets() async throws {
         var config = VigilConfig()
-        config.storage.eventRetention = Interval(millis: 2 * Self.day, text: "2d")
-        config.storage.aggregateRetention = Interval(millis: 3 * Self.day, text: "3d")
+        config.storage.eventRetention = TimeLength(millis: 2 * Self.day, text: "2d")
+        config.storage.aggregateRetention = TimeLength(millis: 3 * Self.day, text: "3d")
         let directory = try TemporaryDirectory()
         let path = directory.path("vigil.db")
         let clock = ManualClock(Self.t0)
@@ -156,9 +157,10 @@ import VigilCore
             let new = (0..<10).map { Self.prediction("new\($0)", at: Self.t0 - 60_000 * Int64($0 + 1), "ok") }
             try await client.send(.post, "/v1/predictions", JSONWriter.string(.array(new + old)))
             await engine.evaluate(at: Self.t0)
-            // Retention runs at most hourly (the service's first evaluation at start-up ran it).
+            // Retention is its own hourly service; this is its next pass.
             clock.set(Self.t0 + 7_200_000)
             await engine.evaluate(at: Self.t0 + 7_200_000)
+            await engine.retention.enforce(at: Self.t0 + 7_200_000)
             let queue = try DatabaseQueue(path: path)
             let (predictions, oldBuckets) = try await queue.read { db in
                 (
@@ -188,7 +190,7 @@ import VigilCore
                 db: directory.path("vigil.db"), logPath: directory.path("vigil.log"),
                 extra: ["--config", directory.path("vigil.yaml")])
         }
-        let now = AppServices.wallClock()
+        let now = SystemClock().now
         let hour = (now - 30 * 3_600_000) / 3_600_000 * 3_600_000  // 30 h ago: beyond memory
         var vigil = try await start()
         let old = (0..<12).map { Self.prediction("old\($0)", at: hour + 600_000 + Int64($0) * 60_000, "ok") }

@@ -2,7 +2,7 @@ import Testing
 
 @testable import VigilStats
 
-/// Interval and significance tests against statsmodels and scipy (tools/fixtures/generate.py).
+/// TimeLength and significance tests against statsmodels and scipy (tools/fixtures/generate.py).
 @Suite struct HypothesisTestsTests {
     struct Case: Decodable {
         var kind: String

@@ -43,10 +43,10 @@ final class TemporaryStore {
     @Test func storesPredictionsAndCountsDuplicates() async throws {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
-        let first = try await store.ingest(
+        let first = try await store.outcomes(
             predictions: [prediction("a"), prediction("b"), prediction("a")], receivedAt: Self.t0)
         #expect(first == [.accepted, .accepted, .duplicate])
-        let again = try await store.ingest(predictions: [prediction("b", output: "ok")], receivedAt: Self.t0)
+        let again = try await store.outcomes(predictions: [prediction("b", output: "ok")], receivedAt: Self.t0)
         #expect(again == [.duplicate])
         let schema = try #require(store.registry.schema("fraud"))
         #expect(schema.counts.predictions == 2 && schema.counts.duplicatePredictions == 2)
@@ -58,8 +58,8 @@ final class TemporaryStore {
     @Test func labelAfterItsPredictionJoinsAtOnce() async throws {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
-        _ = try await store.ingest(predictions: [prediction("a")], receivedAt: Self.t0)
-        #expect(try await store.ingest(labels: [label("a", "ok")], receivedAt: Self.t0 + 1) == [.accepted])
+        _ = try await store.outcomes(predictions: [prediction("a")], receivedAt: Self.t0)
+        #expect(try await store.outcomes(labels: [label("a", "ok")], receivedAt: Self.t0 + 1) == [.accepted])
         let counts = try #require(store.registry.schema("fraud")).counts
         #expect(counts.labeled == 1 && counts.pendingLabels == 0 && counts.labels == 1)
         let stored = try await store.pool.read { db in
@@ -72,10 +72,10 @@ final class TemporaryStore {
     @Test func labelBeforeItsPredictionIsHeldThenJoined() async throws {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
-        #expect(try await store.ingest(labels: [label("early", "fraud")], receivedAt: Self.t0) == [.accepted])
+        #expect(try await store.outcomes(labels: [label("early", "fraud")], receivedAt: Self.t0) == [.accepted])
         #expect(store.registry.schema("fraud")?.counts.pendingLabels == 1)
         #expect(store.registry.schema("fraud")?.counts.labeled == 0)
-        _ = try await store.ingest(predictions: [prediction("early")], receivedAt: Self.t0 + 60_000)
+        _ = try await store.outcomes(predictions: [prediction("early")], receivedAt: Self.t0 + 60_000)
         let counts = try #require(store.registry.schema("fraud")).counts
         #expect(counts.pendingLabels == 0 && counts.labeled == 1)
         let (held, joined) = try await store.pool.read { db in
@@ -91,14 +91,14 @@ final class TemporaryStore {
     @Test func identicalLabelIsADuplicateAndADifferentOneReplaces() async throws {
         let tmp = try TemporaryStore()
         let store = try tmp.open()
-        _ = try await store.ingest(predictions: [prediction("a")], receivedAt: Self.t0)
-        _ = try await store.ingest(labels: [label("a", "ok")], receivedAt: Self.t0)
-        #expect(try await store.ingest(labels: [label("a", "ok")], receivedAt: Self.t0) == [.duplicate])
-        #expect(try await store.ingest(labels: [label("a", "fraud")], receivedAt: Self.t0) == [.accepted])
+        _ = try await store.outcomes(predictions: [prediction("a")], receivedAt: Self.t0)
+        _ = try await store.outcomes(labels: [label("a", "ok")], receivedAt: Self.t0)
+        #expect(try await store.outcomes(labels: [label("a", "ok")], receivedAt: Self.t0) == [.duplicate])
+        #expect(try await store.outcomes(labels: [label("a", "fraud")], receivedAt: Self.t0) == [.accepted])
         // Held labels behave the same way.
-        _ = try await store.ingest(labels: [label("h", "ok")], receivedAt: Self.t0)
-        #expect(try await store.ingest(labels: [label("h", "ok")], receivedAt: Self.t0) == [.duplicate])
-        #expect(try await store.ingest(labels: [label("h", "fraud")], receivedAt: Self.t0) == [.accepted])
+        _ = try await store.outcomes(labels: [label("h", "ok")], receivedAt: Self.t0)
+        #expect(try await store.outcomes(labels: [label("h", "ok")], receivedAt: Self.t0) == [.duplicate])
+        #expect(try await store.outcomes(labels: [label("h", "fraud")], receivedAt: Self.t0) == [.accepted])
         let counts = try #require(store.registry.schema("fraud")).counts
         #expect(
             counts.duplicateLabels == 2 && counts.replacedLabels == 2 && counts.labeled == 1
@@ -116,21 +116,21 @@ final class TemporaryStore {
     @Test func heldLabelExpiresAfterItsTTL() async throws {
         var config = VigilConfig()
         var model = ModelConfig()
-        model.labelTTL = Interval(millis: 3_600_000, text: "1h")
+        model.labelTTL = TimeLength(millis: 3_600_000, text: "1h")
         config.models["fraud"] = model
         let tmp = try TemporaryStore(config: config)
         let store = try tmp.open()
-        _ = try await store.ingest(labels: [label("late", "ok"), label("swept", "ok")], receivedAt: Self.t0)
+        _ = try await store.outcomes(labels: [label("late", "ok"), label("swept", "ok")], receivedAt: Self.t0)
         // Just inside the TTL nothing expires.
         #expect(try await store.expireLabels(at: Self.t0 + 3_600_000) == 0)
         // A prediction arriving after the TTL does not join, even before a sweep runs.
-        _ = try await store.ingest(predictions: [prediction("late")], receivedAt: Self.t0 + 3_600_001)
+        _ = try await store.outcomes(predictions: [prediction("late")], receivedAt: Self.t0 + 3_600_001)
         var counts = try #require(store.registry.schema("fraud")).counts
         #expect(counts.labeled == 0 && counts.expiredLabels == 1 && counts.pendingLabels == 1)
         #expect(try await store.expireLabels(at: Self.t0 + 3_600_001) == 1)
         counts = try #require(store.registry.schema("fraud")).counts
         #expect(counts.expiredLabels == 2 && counts.pendingLabels == 0)
-        _ = try await store.ingest(predictions: [prediction("swept")], receivedAt: Self.t0 + 3_600_002)
+        _ = try await store.outcomes(predictions: [prediction("swept")], receivedAt: Self.t0 + 3_600_002)
         #expect(store.registry.schema("fraud")?.counts.labeled == 0)
         store.close()
     }
@@ -138,14 +138,14 @@ final class TemporaryStore {
     @Test func stateSurvivesReopening() async throws {
         let tmp = try TemporaryStore()
         var store = try tmp.open()
-        _ = try await store.ingest(predictions: [prediction("a"), prediction("b", version: "v2")], receivedAt: Self.t0)
-        _ = try await store.ingest(labels: [label("a", "ok"), label("c", "ok")], receivedAt: Self.t0)
+        _ = try await store.outcomes(predictions: [prediction("a"), prediction("b", version: "v2")], receivedAt: Self.t0)
+        _ = try await store.outcomes(labels: [label("a", "ok"), label("c", "ok")], receivedAt: Self.t0)
         let before = try #require(store.registry.schema("fraud"))
         store.close()
         store = try tmp.open()
         #expect(store.registry.schema("fraud") == before)
-        #expect(try await store.ingest(predictions: [prediction("a")], receivedAt: Self.t0) == [.duplicate])
-        _ = try await store.ingest(predictions: [prediction("c")], receivedAt: Self.t0)
+        #expect(try await store.outcomes(predictions: [prediction("a")], receivedAt: Self.t0) == [.duplicate])
+        _ = try await store.outcomes(predictions: [prediction("c")], receivedAt: Self.t0)
         #expect(store.registry.schema("fraud")?.counts.labeled == 2)
         store.close()
     }
@@ -157,7 +157,7 @@ final class TemporaryStore {
             for client in 0..<16 {
                 group.addTask {
                     let batch = (0..<50).map { self.prediction("c\(client)-\($0)", model: "m\(client % 3)") }
-                    return try await store.ingest(predictions: batch, receivedAt: Self.t0)
+                    return try await store.outcomes(predictions: batch, receivedAt: Self.t0)
                 }
             }
             for try await outcomes in group { #expect(outcomes.allSatisfy { $0 == .accepted }) }
@@ -173,7 +173,7 @@ final class TemporaryStore {
         let store = try tmp.open()
         store.close()
         await #expect(throws: StorageUnavailable(.shuttingDown, retryAfterSeconds: 5)) {
-            try await store.ingest(predictions: [prediction("a")], receivedAt: Self.t0)
+            try await store.outcomes(predictions: [prediction("a")], receivedAt: Self.t0)
         }
     }
 
@@ -184,7 +184,7 @@ final class TemporaryStore {
             id: "p ü", model: "m", version: "v", variant: "canary", timestamp: Self.t0,
             features: [("a.b c", .number(1.5)), ("k", .category("x"))], output: .number(0.25),
             confidence: nil, scores: [], segments: [("région", "eu")], metrics: [("latency_ms", 4)])
-        _ = try await store.ingest(predictions: [original], receivedAt: Self.t0)
+        _ = try await store.outcomes(predictions: [original], receivedAt: Self.t0)
         let row = try await store.pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM predictions") }
         let r = try #require(row)
         let decoded = Prediction.decode(
@@ -192,5 +192,16 @@ final class TemporaryStore {
             timestamp: r["ts"], outputText: r["prediction"], payload: Array(r["payload"] as Data))
         #expect(decoded == original)
         store.close()
+    }
+}
+
+extension SQLiteStore {
+    /// The per-item outcomes of an ingest (these tests look at what was stored, not at folding).
+    func outcomes(predictions: [Prediction], receivedAt: Int64) async throws -> [ItemOutcome] {
+        try await ingest(predictions: predictions, receivedAt: receivedAt).outcomes
+    }
+
+    func outcomes(labels: [Label], receivedAt: Int64) async throws -> [ItemOutcome] {
+        try await ingest(labels: labels, receivedAt: receivedAt).outcomes
     }
 }

@@ -77,7 +77,7 @@ public enum ConfigParser {
     }
 
     /// A duration no longer than `atMost` ms (timers take nanoseconds in 64 bits).
-    private static func bounded(_ node: ConfigNode, _ path: String, atMost: Int64, _ r: inout ConfigReader) -> Interval? {
+    private static func bounded(_ node: ConfigNode, _ path: String, atMost: Int64, _ r: inout ConfigReader) -> TimeLength? {
         guard let v = r.interval(node, path) else { return nil }
         guard v.millis <= atMost else {
             r.fail(node, "\(path) must be at most \(atMost / 86_400_000)d, got \(v.text)")
@@ -159,7 +159,7 @@ public enum ConfigParser {
     }
 
     private static func readWindows(_ node: ConfigNode, _ config: inout VigilConfig, _ r: inout ConfigReader) {
-        var windows: [Interval] = []
+        var windows: [TimeLength] = []
         for (index, item) in r.sequence(node, "windows").enumerated() {
             guard let w = r.interval(item, "windows[\(index)]") else { continue }
             if w.millis < 60_000 || w.millis > 366 * 86_400_000 {

@@ -84,9 +84,9 @@ struct ConfigReader {
         }
     }
 
-    mutating func interval(_ node: ConfigNode, _ path: String) -> Interval? {
+    mutating func interval(_ node: ConfigNode, _ path: String) -> TimeLength? {
         guard let text = string(node, path) else { return nil }
-        guard let interval = Interval.parse(text) else {
+        guard let interval = TimeLength.parse(text) else {
             fail(node, "\(path) must be a duration such as 15s, 10m, 1h or 30d, got '\(text)'")
             return nil
         }

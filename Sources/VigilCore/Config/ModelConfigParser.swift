@@ -122,8 +122,8 @@ enum AlertRuleParser {
                 // `for: 0s` is allowed and means firing on the first true evaluation.
                 if let text = r.string(value, p) {
                     if text == "0s" || text == "0" {
-                        rule.forDuration = Interval(millis: 0, text: "0s")
-                    } else if let v = Interval.parse(text) {
+                        rule.forDuration = TimeLength(millis: 0, text: "0s")
+                    } else if let v = TimeLength.parse(text) {
                         rule.forDuration = v
                     } else {
                         r.fail(value, "\(p) must be a duration such as 10m")
@@ -146,17 +146,7 @@ enum AlertRuleParser {
     }
 }
 
-/// The DESIGN §6 gauge families an alert rule may name (without the `vigil_` prefix).
+/// The gauge families an alert rule may name (without the `vigil_` prefix): the catalog's.
 public enum AlertMetric {
-    public static let known: Set<String> = [
-        "window_predictions", "label_coverage_ratio", "feature_drift_psi", "feature_drift_ks_statistic",
-        "feature_drift_pvalue", "feature_drift_js_distance", "feature_drifted", "prediction_drift_psi",
-        "confidence_drift_psi", "quality_accuracy", "quality_precision", "quality_recall", "quality_f1",
-        "estimated_precision", "estimated_recall", "estimated_accuracy", "segment_predictions",
-        "segment_selection_rate", "segment_tpr", "segment_fpr", "segment_precision",
-        "fairness_demographic_parity_difference", "fairness_demographic_parity_ratio",
-        "fairness_equal_opportunity_difference", "fairness_equalized_odds_difference",
-        "feature_missing_ratio", "metric_value", "window_labeled", "feature_drifted_share", "quality_mae",
-        "quality_rmse", "quality_r2", "calibration_ece", "calibration_brier", "feature_out_of_range_ratio",
-    ]
+    public static let known: Set<String> = Set(WindowGauges.families.map(\.ruleName))
 }

@@ -6,11 +6,11 @@ public struct VigilConfig: Sendable, Equatable {
     public var limits = LimitsConfig()
     public var auth = AuthConfig()
     /// Sliding windows, in the order configured.
-    public var windows: [Interval] = [
+    public var windows: [TimeLength] = [
         .init(millis: 300_000, text: "5m"), .init(millis: 3_600_000, text: "1h"),
         .init(millis: 86_400_000, text: "24h"),
     ]
-    public var evaluationInterval = Interval(millis: 15_000, text: "15s")
+    public var evaluationInterval = TimeLength(millis: 15_000, text: "15s")
     /// Declared models by name; undeclared models get `ModelConfig()`.
     public var models: [String: ModelConfig] = [:]
     public var alerts: [AlertRuleConfig] = []
@@ -23,7 +23,7 @@ public struct VigilConfig: Sendable, Equatable {
 }
 
 /// A duration as written in the file (`15s`, `1h`, `30d`) and its length.
-public struct Interval: Sendable, Equatable, Hashable, CustomStringConvertible {
+public struct TimeLength: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var millis: Int64
     /// The text it was written as; window names are this text.
     public var text: String
@@ -36,7 +36,7 @@ public struct Interval: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var description: String { text }
 
     /// Parses `<integer><unit>` with unit `ms`, `s`, `m`, `h`, `d` or `w`; `nil` otherwise or when not positive.
-    public static func parse(_ text: String) -> Interval? {
+    public static func parse(_ text: String) -> TimeLength? {
         let units: [(String, Int64)] = [
             ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000),
             ("d", 86_400_000), ("w", 604_800_000),
@@ -46,7 +46,7 @@ public struct Interval: Sendable, Equatable, Hashable, CustomStringConvertible {
             guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
                 let value = Int64(digits), value > 0, value <= Int64.max / scale
             else { continue }
-            return Interval(millis: value * scale, text: text)
+            return TimeLength(millis: value * scale, text: text)
         }
         return nil
     }
@@ -63,11 +63,11 @@ public struct ServerConfig: Sendable, Equatable {
     /// Open connections; one more is answered `503` and closed.
     public var maxConnections = 512
     /// How long a request's head may take to arrive (slow-header clients are closed).
-    public var headerTimeout = Interval(millis: 10_000, text: "10s")
+    public var headerTimeout = TimeLength(millis: 10_000, text: "10s")
     /// How long a request's body may take to arrive; past it, `408`.
-    public var bodyTimeout = Interval(millis: 30_000, text: "30s")
+    public var bodyTimeout = TimeLength(millis: 30_000, text: "30s")
     /// A connection with no bytes moving for this long is closed.
-    public var idleTimeout = Interval(millis: 60_000, text: "60s")
+    public var idleTimeout = TimeLength(millis: 60_000, text: "60s")
     /// Requests per second per token (and per anonymous client when auth is off), with a burst of
     /// the same size; past it, `429` with `Retry-After`. 0 turns the limit off.
     public var rateLimit = 0
@@ -83,7 +83,7 @@ public struct LimitsConfig: Sendable, Equatable {
     /// Variants per model; a prediction of a new variant past it is rejected (`variant_limit`).
     public var maxVariants = 20
     /// How far ahead of the receive time an event time may be; further is `future_timestamp`.
-    public var maxFutureSkew = Interval(millis: 3_600_000, text: "1h")
+    public var maxFutureSkew = TimeLength(millis: 3_600_000, text: "1h")
     /// Items queued for the writer; past it, ingest answers `503` (`overloaded`) with `Retry-After`.
     public var writeQueueItems = 200_000
     /// Committed events waiting to be folded into the aggregates; past it, ingest answers `503`.
@@ -96,11 +96,11 @@ public struct LimitsConfig: Sendable, Equatable {
 public struct StorageConfig: Sendable, Equatable {
     public enum Synchronous: String, Sendable, Equatable, CaseIterable { case normal, full }
     public var sqlite = "vigil.db"
-    public var eventRetention = Interval(millis: 7 * 86_400_000, text: "7d")
-    public var aggregateRetention = Interval(millis: 90 * 86_400_000, text: "90d")
+    public var eventRetention = TimeLength(millis: 7 * 86_400_000, text: "7d")
+    public var aggregateRetention = TimeLength(millis: 90 * 86_400_000, text: "90d")
     public var synchronous = Synchronous.normal
     /// How long a write waits for another process's lock before answering 503 (`database_locked`).
-    public var busyTimeout = Interval(millis: 5_000, text: "5s")
+    public var busyTimeout = TimeLength(millis: 5_000, text: "5s")
     /// Writes stop (503 `disk_full`) while the database's filesystem has less free space than
     /// this, so the disk never fills to the last byte under Vigil.
     public var minFreeBytes: Int64 = 64 * 1024 * 1024
@@ -145,7 +145,7 @@ public struct ModelConfig: Sendable, Equatable {
     /// The default reference: the first N predictions.
     public var referenceFirst = 5000
     /// How long a label waits for its prediction.
-    public var labelTTL = Interval(millis: 30 * 86_400_000, text: "30d")
+    public var labelTTL = TimeLength(millis: 30 * 86_400_000, text: "30d")
     /// Drift decision: BH-adjusted p-value below `alpha` and effect size at or above a threshold.
     public var driftAlpha = 0.05
     public var driftPSI = 0.2
@@ -170,8 +170,8 @@ public struct AlertRuleConfig: Sendable, Equatable {
     public var metric: String
     public var op: ComparisonOp
     public var threshold: Double
-    public var window: Interval
-    public var forDuration = Interval(millis: 0, text: "0s")
+    public var window: TimeLength
+    public var forDuration = TimeLength(millis: 0, text: "0s")
     public var minSamples = 0
     public var severity = Severity.warning
     public var notify: [String] = []
@@ -181,7 +181,7 @@ public struct AlertRuleConfig: Sendable, Equatable {
     public var summary: String?
     public var description: String?
 
-    public init(name: String, metric: String, op: ComparisonOp, threshold: Double, window: Interval) {
+    public init(name: String, metric: String, op: ComparisonOp, threshold: Double, window: TimeLength) {
         self.name = name
         self.metric = metric
         self.op = op
@@ -198,7 +198,7 @@ public struct NotifierConfig: Sendable, Equatable {
     /// The environment variable holding the HMAC secret, if signing.
     public var secretEnv: String?
     public var sendResolved = true
-    public var repeatInterval = Interval(millis: 4 * 3_600_000, text: "4h")
+    public var repeatInterval = TimeLength(millis: 4 * 3_600_000, text: "4h")
     public init(type: NotifierType, url: String) {
         self.type = type
         self.url = url

@@ -47,6 +47,9 @@ public enum OutputValue: Sendable, Equatable {
 
 /// One inference, validated (DESIGN §1, §2).
 public struct Prediction: Sendable, Equatable {
+    /// A shadow prediction (`variant: shadow`): stored beside the live one of the same id.
+    public var isShadow: Bool { variant == SeriesKey.shadow }
+
     /// Unique per model; at most 256 characters.
     public var id: String
     public var model: String

@@ -23,25 +23,3 @@ public final class ModelRegistry: Sendable {
         }
     }
 }
-
-/// What became of one ingested item.
-public enum ItemOutcome: Sendable, Equatable {
-    /// Stored (for a label: joined, held for its prediction, or replacing an earlier label).
-    case accepted
-    /// Already stored: a retry, counted and otherwise ignored.
-    case duplicate
-    /// Not stored: a bound (`limits.*`) refused it.
-    case rejected(RejectReason, String)
-}
-
-/// Durable storage of events. `ingest` returns only after the items are committed.
-public protocol EventStore: Sendable {
-    /// The committed schemas, updated by every commit.
-    var registry: ModelRegistry { get }
-    /// Stores predictions (duplicates of stored `(model, id)` are no-ops), joining held labels.
-    func ingest(predictions: [Prediction], receivedAt: Int64) async throws -> [ItemOutcome]
-    /// Stores labels: joined to their prediction, or held until it arrives or `label_ttl` passes.
-    func ingest(labels: [Label], receivedAt: Int64) async throws -> [ItemOutcome]
-    /// Drops held labels older than their model's `label_ttl`; returns how many.
-    func expireLabels(at now: Int64) async throws -> Int
-}

@@ -11,12 +11,20 @@ public struct SeriesKey: Sendable, Hashable, Comparable {
         self.variant = variant ?? ""
     }
 
+    /// The variant of shadow predictions: stored beside the live prediction of the same id and
+    /// left out of the live model's windows and totals (DESIGN §5).
+    public static let shadow = "shadow"
+
+    /// Whether this series holds shadow predictions.
+    public var isShadow: Bool { variant == Self.shadow }
+
     public static func < (a: SeriesKey, b: SeriesKey) -> Bool {
         (a.model, a.version, a.variant) < (b.model, b.version, b.variant)
     }
 }
 
-/// Which series a window merges: a model's every series, narrowed by version and/or variant.
+/// Which series a window merges: a model's every live series, narrowed by version and/or
+/// variant. Shadow series are merged only when the selector names the `shadow` variant.
 public struct SeriesSelector: Sendable, Hashable {
     public var model: String
     public var version: String?
@@ -30,7 +38,7 @@ public struct SeriesSelector: Sendable, Hashable {
 
     public func matches(_ key: SeriesKey) -> Bool {
         key.model == model && (version.map { $0 == key.version } ?? true)
-            && (variant.map { $0 == key.variant } ?? true)
+            && (variant.map { $0 == key.variant } ?? !key.isShadow)
     }
 }
 

@@ -1,22 +1,20 @@
 import Logging
 import ServiceLifecycle
 import VigilCore
-import VigilStorage
 
 /// Delivers the outbox (DESIGN §7): each notifier's pending notifications in order, oldest
 /// first, retried with exponential backoff and jitter after 3xx, 429, 5xx or network failures.
 /// Every notifier has its own loop, so a receiver that is slow or down holds up only its own
 /// queue. Rows stay until settled, so delivery is at least once across restarts.
-struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
+struct OutboxDispatcher: Service {
     static var baseDelay: Int64 { 1_000 }
     static var maxDelay: Int64 { 300_000 }
 
-    let store: SQLiteStore
+    let store: any Outbox
     let sender: NotificationSender
     let metrics: MetricsCatalog
     let poll: Duration
-    let clock: C
-    let now: @Sendable () -> Int64
+    let clock: any VigilClock
     let logger: Logger
 
     /// The wait before attempt `attempts + 1`: uniform in [d/2, d], d = min(max, base·2^attempts).
@@ -58,7 +56,8 @@ struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
     func deliverInOrder(_ notifier: String) async {
         while true {
             do {
-                if var head = try await store.outboxHead(of: notifier) {
+                // A notifier waiting out its backoff sends nothing, not even a newer push.
+                if var head = try await store.outboxHead(of: notifier), head.nextAttemptAt <= clock.now {
                     switch try await current(head) {
                     case nil:
                         // Every alert in it was pushed again later: the newer push goes instead.
@@ -69,9 +68,9 @@ struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
                         continue
                     case let body?: head.body = body
                     }
-                    // Settled: the next one goes at once (a retry is not due yet, so it waits).
-                    if head.nextAttemptAt <= now(), await deliver(head) { continue }
-                } else if sender.notifiers[notifier] == nil {
+                    // Settled: the next one goes at once.
+                    if await deliver(head) { continue }
+                } else if sender.notifiers[notifier] == nil, try await store.outboxHead(of: notifier) == nil {
                     return
                 }
             } catch {
@@ -124,7 +123,7 @@ struct OutboxDispatcher<C: Clock>: Service where C.Duration == Duration {
                         "notifier": "\(entry.notifier)", "reason": "\(reason)", "attempt": "\(entry.attempts + 1)",
                         "retry_in_ms": "\(wait)",
                     ])
-                try await store.settle(entry.id, delivered: false, retryAt: now() + wait, error: reason)
+                try await store.settle(entry.id, delivered: false, retryAt: clock.now + wait, error: reason)
             case .failed(let reason):
                 metrics.recordDelivery(notifier: entry.notifier, outcome: "failed")
                 logger.error(

@@ -1,11 +1,15 @@
 import Hummingbird
 import NIOCore
 import VigilCore
+import VigilEngine
 
 /// `GET /v1/alerts` (DESIGN §2): pending and firing alerts; `?state=resolved&limit=N` for history,
 /// `?state=firing` or `pending` for one state.
 struct AlertsController: Sendable {
-    let services: AppServices
+    /// The active alerts (the rule state machine's memory).
+    let active: @Sendable () -> [Alert]
+    /// Alert history.
+    let store: any AlertStore
 
     func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
@@ -16,10 +20,10 @@ struct AlertsController: Sendable {
         }
         let alerts: [Alert]
         switch query["state"].map(String.init) {
-        case nil, "active"?: alerts = Array(services.alerts.active().prefix(limit))
-        case "firing"?: alerts = Array(services.alerts.active().filter { $0.state == .firing }.prefix(limit))
-        case "pending"?: alerts = Array(services.alerts.active().filter { $0.state == .pending }.prefix(limit))
-        case "resolved"?: alerts = try await services.store.alerts(states: [.resolved], limit: limit)
+        case nil, "active"?: alerts = Array(active().prefix(limit))
+        case "firing"?: alerts = Array(active().filter { $0.state == .firing }.prefix(limit))
+        case "pending"?: alerts = Array(active().filter { $0.state == .pending }.prefix(limit))
+        case "resolved"?: alerts = try await store.alerts(states: [.resolved], limit: limit)
         default: throw APIError(.badRequest, "state must be active, pending, firing or resolved")
         }
         let body: JSONValue = .object([("alerts", .array(alerts.map(Self.json)))])

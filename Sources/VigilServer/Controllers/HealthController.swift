@@ -1,9 +1,18 @@
 import Hummingbird
 import NIOCore
+import VigilCore
 
 /// Liveness, readiness, `/metrics` and the OpenAPI document.
 struct HealthController: Sendable {
-    let services: AppServices
+    let health: any StorageHealth
+    let registry: ModelRegistry
+    let metrics: MetricsCatalog
+    let connections: ConnectionCounter
+    let clock: any VigilClock
+    /// Committed events not yet folded.
+    let foldDepth: @Sendable () -> Int
+    /// The window and alert gauges of the last evaluation.
+    let exposition: @Sendable () -> [UInt8]
 
     struct Status: Encodable { var status: String }
 
@@ -15,23 +24,22 @@ struct HealthController: Sendable {
     /// takes writes; `503` with the reason and `Retry-After` while it does not (disk full,
     /// read-only, locked, I/O error).
     func readyz(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if let condition = await services.store.unreadiness(at: services.now()) { throw condition }
+        if let condition = await health.unreadiness(at: clock.now) { throw condition }
         return JSONResponse.make(Status(status: "ready"))
     }
 
     func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
-        for schema in services.store.registry.snapshot().values {
-            services.metrics.setPendingLabels(model: schema.name, count: schema.counts.pendingLabels)
+        for schema in registry.snapshot().values {
+            metrics.setPendingLabels(model: schema.name, count: schema.counts.pendingLabels)
         }
-        let depths = services.store.queueDepths
-        services.metrics.setQueues(
-            writer: depths.writer, folds: depths.folds, writable: services.store.isWritable,
-            connections: services.connections.count)
+        metrics.setQueues(
+            writer: health.queuedWrites, folds: foldDepth(), writable: health.isWritable,
+            connections: connections.count)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(
                 byteBuffer: ByteBuffer(
-                    bytes: services.metrics.render() + services.engine.exposition + services.alerts.exposition())))
+                    bytes: metrics.render() + exposition())))
     }
 
     func openAPI(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -2,12 +2,18 @@ import Foundation
 import Hummingbird
 import NIOCore
 import VigilCore
+import VigilEngine
 import VigilStorage
 
 /// `POST /v1/predictions` and `POST /v1/labels` (DESIGN §2): the three body shapes, per-item
 /// validation, and a response only after the accepted items are committed.
 struct IngestController: Sendable {
-    let services: AppServices
+    let config: VigilConfig
+    let ingest: any Ingesting
+    let metrics: MetricsCatalog
+    /// Request body bytes held at once.
+    let bodies: BodyBudget
+    let clock: any VigilClock
 
     /// A `vigil_predictions_total` series: counted per request, not per item.
     struct SeriesKey: Hashable {
@@ -41,20 +47,20 @@ struct IngestController: Sendable {
     static let maxListedErrors = 100
 
     func predictions(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await services.bodies.withReservation(for: request, maxBodyBytes: services.config.server.maxBodyBytes) {
+        try await bodies.withReservation(for: request, maxBodyBytes: config.server.maxBodyBytes) {
             try await storePredictions(request, context: context)
         }
     }
 
     func labels(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await services.bodies.withReservation(for: request, maxBodyBytes: services.config.server.maxBodyBytes) {
+        try await bodies.withReservation(for: request, maxBodyBytes: config.server.maxBodyBytes) {
             try await storeLabels(request, context: context)
         }
     }
 
     private func storePredictions(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let now = services.now()
-        let validator = EventValidator(config: services.config)
+        let now = clock.now
+        let validator = EventValidator(config: config)
         let (items, ndjsonErrors) = try await parse(request, context: context, kind: .prediction)
         var errors = ndjsonErrors
         var valid: [Prediction] = []
@@ -68,21 +74,22 @@ struct IngestController: Sendable {
             case .failure(let e): errors.append(e)
             }
         }
-        let outcomes = try await services.store.ingest(predictions: valid, receivedAt: now)
+        let outcomes = try await ingest.ingest(predictions: valid, receivedAt: now)
         errors += Self.rejections(outcomes, indices: indices) { valid[$0].id }
         var stored: [SeriesKey: Int] = [:]
-        for (p, outcome) in zip(valid, outcomes) where outcome == .accepted {
+        // Shadows are left out of the live model's totals (DESIGN §5).
+        for (p, outcome) in zip(valid, outcomes) where outcome == .accepted && !p.isShadow {
             stored[SeriesKey(model: p.model, version: p.version), default: 0] += 1
         }
         for (key, count) in stored {
-            services.metrics.recordPredictions(model: key.model, version: key.version, count: count)
+            metrics.recordPredictions(model: key.model, version: key.version, count: count)
         }
         return respond(outcomes: outcomes, errors: errors, kind: .prediction)
     }
 
     private func storeLabels(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let now = services.now()
-        let validator = EventValidator(config: services.config)
+        let now = clock.now
+        let validator = EventValidator(config: config)
         let (items, ndjsonErrors) = try await parse(request, context: context, kind: .label)
         var errors = ndjsonErrors
         var valid: [Label] = []
@@ -95,11 +102,11 @@ struct IngestController: Sendable {
             case .failure(let e): errors.append(e)
             }
         }
-        let outcomes = try await services.store.ingest(labels: valid, receivedAt: now)
+        let outcomes = try await ingest.ingest(labels: valid, receivedAt: now)
         errors += Self.rejections(outcomes, indices: indices) { valid[$0].id }
         var stored: [String: Int] = [:]
         for (l, outcome) in zip(valid, outcomes) where outcome == .accepted { stored[l.model, default: 0] += 1 }
-        for (model, count) in stored { services.metrics.recordLabels(model: model, count: count) }
+        for (model, count) in stored { metrics.recordLabels(model: model, count: count) }
         return respond(outcomes: outcomes, errors: errors, kind: .label)
     }
 
@@ -108,7 +115,7 @@ struct IngestController: Sendable {
     func parse(_ request: Request, context: AppRequestContext, kind: ItemKind) async throws -> (
         [(Int, JSONValue)], [ItemError]
     ) {
-        let server = services.config.server
+        let server = config.server
         let body = try await Self.collect(request, limit: server.maxBodyBytes, timeout: server.bodyTimeout)
         let ndjson = IngestBody.isNDJSON(contentType: request.headers[.contentType])
         let maxItems = kind == .reference ? ReferenceProfile.maxRows : server.maxItemsPerRequest
@@ -151,8 +158,8 @@ struct IngestController: Sendable {
         if errors.count > Self.maxListedErrors { body.errorsTruncated = errors.count - Self.maxListedErrors }
         var rejections: [RejectReason: Int] = [:]
         for error in errors { rejections[error.reason, default: 0] += 1 }
-        for (reason, count) in rejections { services.metrics.recordRejected(kind: kind, reason: reason, count: count) }
-        if body.duplicates > 0 { services.metrics.recordDuplicates(kind: kind, count: body.duplicates) }
+        for (reason, count) in rejections { metrics.recordRejected(kind: kind, reason: reason, count: count) }
+        if body.duplicates > 0 { metrics.recordDuplicates(kind: kind, count: body.duplicates) }
         return JSONResponse.make(body)
     }
 }
@@ -178,7 +185,7 @@ extension IngestController {
     /// Collects a body of at most `limit` bytes (413 past it, by `Content-Length` before reading)
     /// that must arrive within `timeout` (408 otherwise, and the connection is closed): a slow
     /// client cannot hold a buffer of `limit` bytes for ever.
-    static func collect(_ request: Request, limit: Int, timeout: Interval) async throws -> ByteBuffer {
+    static func collect(_ request: Request, limit: Int, timeout: TimeLength) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw HTTPError(.contentTooLarge)
         }

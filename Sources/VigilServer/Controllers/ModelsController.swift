@@ -4,7 +4,8 @@ import VigilCore
 /// `GET /v1/models`: every model with its declared or inferred schema, versions, variants,
 /// counts and reference settings.
 struct ModelsController: Sendable {
-    let services: AppServices
+    let config: VigilConfig
+    let registry: ModelRegistry
 
     struct FeatureBody: Encodable {
         var name: String
@@ -79,12 +80,12 @@ struct ModelsController: Sendable {
     struct ListBody: Encodable { var models: [ModelBody] }
 
     func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let schemas = services.store.registry.snapshot().values.sorted { $0.name < $1.name }
+        let schemas = registry.snapshot().values.sorted { $0.name < $1.name }
         return JSONResponse.make(ListBody(models: schemas.map(body)))
     }
 
     func body(_ schema: ModelSchema) -> ModelBody {
-        let config = services.config.model(schema.name)
+        let config = config.model(schema.name)
         let features = schema.featureOrder.compactMap { name in
             schema.features[name].map {
                 FeatureBody(

@@ -1,11 +1,20 @@
 import Hummingbird
 import NIOCore
 import VigilCore
+import VigilEngine
 
 /// `GET /v1/models/{model}/metrics` (DESIGN §4) and the reference endpoints `PUT` / `POST
 /// /v1/models/{model}/reference` (DESIGN §2).
 struct WindowsController: Sendable {
-    let services: AppServices
+    let config: VigilConfig
+    let registry: ModelRegistry
+    let documents: any MetricsDocuments
+    let references: ReferenceManager
+    /// Parses reference bodies like ingest bodies.
+    let ingest: IngestController
+    let metrics: MetricsCatalog
+    let bodies: BodyBudget
+    let clock: any VigilClock
 
     struct ReferenceResponse: Encodable {
         var model: String
@@ -20,7 +29,7 @@ struct WindowsController: Sendable {
 
     func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard services.store.registry.schema(model) != nil else {
+        guard registry.schema(model) != nil else {
             throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
         }
         let query = request.uri.queryParameters
@@ -35,15 +44,15 @@ struct WindowsController: Sendable {
                     .badRequest, "'to' must be an RFC 3339 timestamp or Unix seconds between 1970 and 9999")
             }
             endingAt = ts
-        } else if window.millis > services.engine.book.retainedSpan {
+        } else if window.millis > documents.retainedSpan {
             throw APIError(
                 .badRequest,
-                "window \(window.text) is longer than the \(services.engine.book.retainedSpan / 3_600_000)h kept in memory; pass 'to' to merge it from storage"
+                "window \(window.text) is longer than the \(documents.retainedSpan / 3_600_000)h kept in memory; pass 'to' to merge it from storage"
             )
         }
-        let report = try await services.engine.document(
+        let report = try await documents.document(
             model: model, window: window, version: nonEmpty(query["version"]), variant: nonEmpty(query["variant"]),
-            endingAt: endingAt, now: services.now())
+            endingAt: endingAt, now: clock.now)
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(report.json()))))
@@ -56,15 +65,15 @@ struct WindowsController: Sendable {
 
     /// The requested window: `1h` by default (or the first configured one), any width up to the
     /// longest kept in memory.
-    private func window(_ raw: String?) throws -> Interval {
-        let windows = services.config.windows
+    private func window(_ raw: String?) throws -> TimeLength {
+        let windows = config.windows
         guard let raw else {
             return windows.first(where: { $0.millis == 3_600_000 }) ?? windows.first
-                ?? Interval(millis: 3_600_000, text: "1h")
+                ?? TimeLength(millis: 3_600_000, text: "1h")
         }
         if let configured = windows.first(where: { $0.text == raw }) { return configured }
-        let longest = services.config.storage.aggregateRetention
-        guard let interval = Interval.parse(raw), interval.millis >= 60_000, interval.millis <= longest.millis else {
+        let longest = config.storage.aggregateRetention
+        guard let interval = TimeLength.parse(raw), interval.millis >= 60_000, interval.millis <= longest.millis else {
             throw APIError(
                 .badRequest,
                 "window must be a duration from 1m to the aggregate retention (\(longest.text)), such as 5m, 1h or 24h"
@@ -77,7 +86,7 @@ struct WindowsController: Sendable {
 
     /// `PUT`: replaces the reference with the predictions in the body (labels inline allowed).
     func uploadReference(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await services.bodies.withReservation(for: request, maxBodyBytes: services.config.server.maxBodyBytes) {
+        try await bodies.withReservation(for: request, maxBodyBytes: config.server.maxBodyBytes) {
             try await replaceReference(request, context: context)
         }
     }
@@ -85,10 +94,10 @@ struct WindowsController: Sendable {
     private func replaceReference(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
         guard ModelName.isValid(model) else { throw APIError(.badRequest, "model must match [A-Za-z0-9_.-]{1,64}") }
-        let now = services.now()
-        let (items, parseErrors) = try await IngestController(services: services).parse(
+        let now = clock.now
+        let (items, parseErrors) = try await ingest.parse(
             request, context: context, kind: .reference)
-        let validator = EventValidator(config: services.config)
+        let validator = EventValidator(config: config)
         var errors = parseErrors
         var rows: [(prediction: Prediction, label: OutputValue?)] = []
         for (index, item) in items {
@@ -129,9 +138,9 @@ struct WindowsController: Sendable {
         guard rows.count <= ReferenceProfile.maxRows else {
             throw APIError(.contentTooLarge, "a reference holds at most \(ReferenceProfile.maxRows) rows")
         }
-        let profile = try await services.engine.installReference(model: model, rows: rows, source: .upload, at: now)
+        let profile = try await references.install(model: model, rows: rows, source: .upload, at: now)
         for (reason, count) in Dictionary(grouping: errors, by: \.reason).mapValues(\.count) {
-            services.metrics.recordRejected(kind: .reference, reason: reason, count: count)
+            metrics.recordRejected(kind: .reference, reason: reason, count: count)
         }
         return JSONResponse.make(
             ReferenceResponse(
@@ -149,11 +158,11 @@ struct WindowsController: Sendable {
     /// `POST`: freezes the stored predictions with event time in [from, to] as the reference.
     func freezeReference(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard services.store.registry.schema(model) != nil else {
+        guard registry.schema(model) != nil else {
             throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
         }
         let body = try await IngestController.collect(
-            request, limit: 65_536, timeout: services.config.server.bodyTimeout)
+            request, limit: 65_536, timeout: config.server.bodyTimeout)
         let json: JSONValue
         do {
             json = try body.withUnsafeReadableBytes { try JSONParser.parse(Array($0)) }
@@ -173,14 +182,12 @@ struct WindowsController: Sendable {
             guard let s = v.stringValue else { throw APIError(.badRequest, "'version' must be a string") }
             version = s
         }
-        await services.store.foldsSettled()
-        let rows = try await services.store.referenceRows(
-            model: model, from: from, to: to, version: version, limit: ReferenceProfile.maxRows)
-        guard !rows.isEmpty else {
+        guard
+            let profile = try await references.freeze(
+                model: model, from: from, to: to, version: version, at: clock.now)
+        else {
             throw APIError(.conflict, "no stored predictions of '\(model)' between 'from' and 'to'")
         }
-        let profile = try await services.engine.installReference(
-            model: model, rows: rows, source: .frozen, at: services.now())
         return JSONResponse.make(
             ReferenceResponse(
                 model: model, source: profile.source.rawValue, rows: profile.rows, labeled: profile.labeled))

@@ -27,53 +27,6 @@ public final class MetricsCatalog: Sendable {
         )
     }
 
-    /// The window gauges (DESIGN §6), rendered by `WindowExposition` from each evaluation. Every
-    /// series carries `model`, `version` and `window`; the labels named here come on top.
-    static let windowFamilies: [(name: String, help: String)] = [
-        ("vigil_window_predictions", "Predictions in the window."),
-        ("vigil_window_labeled", "Predictions in the window that have a label."),
-        ("vigil_label_coverage_ratio", "Share of the window's predictions that have a label."),
-        ("vigil_feature_drift_psi", "Population stability index of a feature against the reference (label feature)."),
-        ("vigil_feature_drift_js_distance", "Jensen-Shannon distance (base 2) of a feature against the reference."),
-        ("vigil_feature_drift_ks_statistic", "Two-sample Kolmogorov-Smirnov statistic of a numeric feature."),
-        (
-            "vigil_feature_drift_pvalue",
-            "Benjamini-Hochberg adjusted p-value of a feature's drift test (KS numeric, chi-square categorical)."
-        ),
-        (
-            "vigil_feature_drifted",
-            "1 when the feature drifted (adjusted p below alpha and effect size over threshold)."
-        ),
-        ("vigil_feature_drifted_share", "Share of the model's tested features that drifted."),
-        ("vigil_prediction_drift_psi", "Population stability index of the predictions against the reference."),
-        ("vigil_confidence_drift_psi", "Population stability index of the confidences against the reference."),
-        ("vigil_quality_accuracy", "Accuracy over the window's labelled predictions."),
-        ("vigil_quality_precision", "Precision (binary: positive class; multiclass: macro) over labelled predictions."),
-        ("vigil_quality_recall", "Recall (binary: positive class; multiclass: macro) over labelled predictions."),
-        ("vigil_quality_f1", "F1 (binary: positive class; multiclass: macro) over labelled predictions."),
-        ("vigil_quality_mae", "Mean absolute error of a regression model over labelled predictions."),
-        ("vigil_quality_rmse", "Root mean squared error of a regression model over labelled predictions."),
-        ("vigil_quality_r2", "Coefficient of determination of a regression model over labelled predictions."),
-        ("vigil_estimated_precision", "Precision estimated from confidences before labels arrive (CBPE)."),
-        ("vigil_estimated_recall", "Recall estimated from confidences before labels arrive (CBPE)."),
-        ("vigil_estimated_accuracy", "Accuracy estimated from confidences before labels arrive (CBPE)."),
-        ("vigil_calibration_ece", "Expected calibration error of P(positive) over labelled predictions (10 bins)."),
-        ("vigil_calibration_brier", "Brier score of P(positive) over labelled predictions."),
-        ("vigil_segment_predictions", "Predictions of a segment group (labels segment, group)."),
-        ("vigil_segment_selection_rate", "Share of a group's predictions that are positive."),
-        ("vigil_segment_tpr", "True positive rate of a group over its labelled predictions."),
-        ("vigil_segment_fpr", "False positive rate of a group over its labelled predictions."),
-        ("vigil_segment_precision", "Precision of a group over its labelled predictions."),
-        ("vigil_fairness_demographic_parity_difference", "Largest minus smallest group selection rate (Fairlearn)."),
-        ("vigil_fairness_demographic_parity_ratio", "Smallest over largest group selection rate (Fairlearn)."),
-        ("vigil_fairness_equal_opportunity_difference", "Largest minus smallest group true positive rate."),
-        ("vigil_fairness_equalized_odds_difference", "Larger of the TPR and FPR spreads across groups (Fairlearn)."),
-        ("vigil_feature_missing_ratio", "Share of the window's predictions with the feature missing."),
-        ("vigil_feature_out_of_range_ratio", "Share of a feature's values outside its configured range."),
-        ("vigil_metric_value", "A custom metric's mean or quantile (labels metric, stat, source)."),
-    ]
-    static let windowFamilyHelp = Dictionary(uniqueKeysWithValues: windowFamilies.map { ($0.name, $0.help) })
-
     static let durationBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
         .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),

@@ -7,8 +7,8 @@ import Testing
     static func rule(for millis: Int64 = 600_000, minSamples: Int = 100) -> AlertRuleConfig {
         var r = AlertRuleConfig(
             name: "FeatureDrift", metric: "feature_drift_psi", op: .greater, threshold: 0.2,
-            window: Interval(millis: 3_600_000, text: "1h"))
-        r.forDuration = Interval(millis: millis, text: "10m")
+            window: TimeLength(millis: 3_600_000, text: "1h"))
+        r.forDuration = TimeLength(millis: millis, text: "10m")
         r.minSamples = minSamples
         r.summary = "PSI of {{ $labels.feature }} on {{ $labels.model }} is {{ $value }}"
         return r
@@ -20,7 +20,7 @@ import Testing
 
     /// Each step: instant (minutes), PSI of `amount`, window count, expected state afterwards.
     @Test func pendingThenFiringThenResolved() {
-        var book = AlertBook()
+        var book = AlertStateMachine()
         let steps: [(minute: Int64, psi: Double, count: Int, state: AlertState?)] = [
             (0, 0.1, 500, nil),  // condition false: inactive
             (1, 0.3, 500, .pending),  // true: pending
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func pendingThatStopsHoldingIsDroppedNotResolved() {
-        var book = AlertBook()
+        var book = AlertStateMachine()
         _ = book.evaluate(Self.rule(), model: "m", samples: Self.psi(["a": 0.3]), count: 500, at: 0)
         let t = book.evaluate(Self.rule(), model: "m", samples: Self.psi(["a": 0.1]), count: 500, at: 60_000)
         #expect(book.active.isEmpty)
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func zeroForFiresAtOnceAndEachFeatureIsItsOwnAlert() {
-        var book = AlertBook()
+        var book = AlertStateMachine()
         let t = book.evaluate(
             Self.rule(for: 0), model: "m", samples: Self.psi(["a": 0.3, "b": 0.9, "c": 0.0]), count: 500, at: 0)
         #expect(book.active.count == 2)
@@ -71,16 +71,16 @@ import Testing
     @Test func selectorsNarrowTheSeries() {
         var rule = Self.rule(for: 0)
         rule.selectors = ["feature": "b"]
-        var book = AlertBook()
+        var book = AlertStateMachine()
         _ = book.evaluate(rule, model: "m", samples: Self.psi(["a": 0.3, "b": 0.9]), count: 500, at: 0)
         #expect(book.active.values.map { $0.labels["feature"] } == ["b"])
     }
 
     @Test func stateSurvivesEncodingAsARestartWould() throws {
-        var book = AlertBook()
+        var book = AlertStateMachine()
         _ = book.evaluate(Self.rule(), model: "m", samples: Self.psi(["a": 0.3]), count: 500, at: 0)
         let stored = try JSONDecoderLike.roundTrip(Array(book.active.values))
-        var restored = AlertBook(active: stored)
+        var restored = AlertStateMachine(active: stored)
         #expect(restored == book)
         let t = restored.evaluate(Self.rule(), model: "m", samples: Self.psi(["a": 0.3]), count: 500, at: 600_000)
         #expect(t.map(\.to) == [.firing])
@@ -105,7 +105,7 @@ import Testing
     /// Each step: instant (minutes), firing and resolved alerts of the group, the reason expected.
     @Test(arguments: [true, false]) func newRepeatUpdateResolved(sendResolved: Bool) {
         var config = NotifierConfig(type: .webhook, url: "http://127.0.0.1:1/")
-        config.repeatInterval = Interval(millis: 3_600_000, text: "1h")
+        config.repeatInterval = TimeLength(millis: 3_600_000, text: "1h")
         config.sendResolved = sendResolved
         var planner = NotificationPlanner()
         let steps: [(minute: Int64, firing: [String], resolved: [String], reason: NotificationReason?)] = [

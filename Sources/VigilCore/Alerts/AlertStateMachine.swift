@@ -10,7 +10,7 @@ public struct AlertTransition: Sendable, Equatable {
 /// pending, then firing once it has held for `for`; when it stops holding, a pending alert is
 /// dropped and a firing one resolves. A struct: evaluation returns transitions and the caller
 /// does the IO (persisting, notifying).
-public struct AlertBook: Sendable, Equatable {
+public struct AlertStateMachine: Sendable, Equatable {
     /// Active alerts by fingerprint.
     public private(set) var active: [String: Alert] = [:]
 

@@ -1,6 +1,6 @@
 import VigilStats
 
-extension WindowReport {
+extension MetricsDocument {
     /// Most features a document reports (in first-seen order); the rest are left out of drift
     /// and data quality, which bounds `/metrics` cardinality.
     public static let maxFeatures = 200
@@ -11,8 +11,8 @@ extension WindowReport {
     public static func build(
         _ w: BucketAggregate, selector: SeriesSelector, window: String, span: (from: Int64, to: Int64),
         context: FoldContext, schema: ModelSchema?, config: ModelConfig
-    ) -> WindowReport {
-        var r = WindowReport(
+    ) -> MetricsDocument {
+        var r = MetricsDocument(
             model: selector.model, version: selector.version, variant: selector.variant, window: window,
             from: span.from, to: span.to, task: context.task, predictions: w.predictions, labeled: w.labeled)
         r.labelCoverage = w.predictions > 0 ? Double(w.labeled) / Double(w.predictions) : nil
@@ -90,7 +90,7 @@ extension WindowReport {
         if let ref = reference.confidence {
             confidenceDrift = Self.numericDrift(ref, w.confidence, generation: generation)
         }
-        for keyPath in [\WindowReport.predictionDrift, \WindowReport.confidenceDrift] {
+        for keyPath in [\MetricsDocument.predictionDrift, \MetricsDocument.confidenceDrift] {
             if let d = self[keyPath: keyPath], let p = d.pValue {
                 self[keyPath: keyPath]!.drifted = Self.isDrifted(d, adjusted: p, config: config)
             }

@@ -1,47 +1,46 @@
 import Logging
 import VigilCore
-import VigilStorage
 
 /// Evaluates the alert rules after every window evaluation (DESIGN §7): steps the rule state
 /// machine, decides notifications (dedup, repeat, resolved) and queues them in the outbox, all
 /// persisted in one transaction so state and notifications survive restarts together.
-public final class AlertEngine: Sendable {
+package final class AlertEngine: Sendable {
     /// Resolved alerts stay in their group this long, so the resolved notification carries them.
     static let resolvedRetention: Int64 = 15 * 60_000
     /// Firing alerts are pushed to Alertmanager again at least this often (Prometheus' resend delay).
     static let resendDelay: Int64 = 60_000
 
     struct State: Sendable {
-        var book: AlertBook
+        var book: AlertStateMachine
         var planner: NotificationPlanner
         var recentlyResolved: [String: Alert] = [:]
         var lastPush: [String: Int64] = [:]
     }
 
     let config: VigilConfig
-    let store: SQLiteStore
+    let store: any AlertStore
     let externalURL: String
     let logger: Logger
     private let state: Locked<State>
     /// One evaluation at a time: each steps a copy of `state` and installs it after its save.
     private let evaluating = AsyncMutex()
 
-    init(config: VigilConfig, store: SQLiteStore, externalURL: String, logger: Logger) throws {
+    package init(config: VigilConfig, store: any AlertStore, externalURL: String, logger: Logger) throws {
         self.config = config
         self.store = store
         self.externalURL = externalURL
         self.logger = logger
         let stored = try store.loadAlertState()
-        state = Locked(State(book: AlertBook(active: stored.active), planner: NotificationPlanner(log: stored.log)))
+        state = Locked(State(book: AlertStateMachine(active: stored.active), planner: NotificationPlanner(log: stored.log)))
     }
 
     /// One evaluation: `report` gives a model's all-versions document for a window.
-    func evaluate(models: [String], at now: Int64, report: (String, Interval) -> WindowReport) async {
+    func evaluate(models: [String], at now: Int64, report: (String, TimeLength) -> MetricsDocument?) async {
         guard !config.alerts.isEmpty else { return }
-        var reports: [String: WindowReport] = [:]
+        var reports: [String: MetricsDocument] = [:]
         for rule in config.alerts {
             for model in targets(of: rule, models) where reports["\(model)\u{1}\(rule.window.text)"] == nil {
-                reports["\(model)\u{1}\(rule.window.text)"] = report(model, rule.window)
+                if let document = report(model, rule.window) { reports["\(model)\u{1}\(rule.window.text)"] = document }
             }
         }
         await evaluating.withLock {
@@ -64,7 +63,7 @@ public final class AlertEngine: Sendable {
         rule.model == "*" ? models : models.filter { $0 == rule.model }
     }
 
-    private func step(_ s: inout State, models: [String], reports: [String: WindowReport], at now: Int64)
+    private func step(_ s: inout State, models: [String], reports: [String: MetricsDocument], at now: Int64)
         -> AlertChanges
     {
         var changes = AlertChanges()
@@ -150,20 +149,20 @@ public final class AlertEngine: Sendable {
     // MARK: - Reading
 
     /// Active alerts, newest first, with their current values.
-    func active() -> [Alert] {
+    package func active() -> [Alert] {
         state.withLock { s in
             s.book.active.values.sorted { ($0.activeAt, $0.fingerprint) > ($1.activeAt, $1.fingerprint) }
         }
     }
 
     /// `vigil_alerts_firing{alertname,severity}` for every configured rule, as exposition text.
-    func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         guard !config.alerts.isEmpty else { return [] }
         let firing = state.withLock { s in s.book.active.values.filter { $0.state == .firing } }
         var counts: [String: Int] = [:]
         for rule in config.alerts { counts["\(rule.name)\u{1}\(rule.severity.rawValue)"] = 0 }
         for a in firing { counts["\(a.rule)\u{1}\(a.labels["severity"] ?? "")", default: 0] += 1 }
-        var out = "# HELP vigil_alerts_firing \(MetricsCatalog.alertsFiringHelp)\n# TYPE vigil_alerts_firing gauge\n"
+        var out = "# HELP vigil_alerts_firing \(WindowGauges.alertsFiring.help)\n# TYPE vigil_alerts_firing gauge\n"
         for key in counts.keys.sorted() {
             let parts = key.split(separator: "\u{1}", omittingEmptySubsequences: false)
             var line: [UInt8] = Array("vigil_alerts_firing{alertname=\"".utf8)

@@ -1,7 +1,7 @@
 import Foundation
 import VigilStats
 
-extension WindowReport {
+extension MetricsDocument {
     /// The document of DESIGN §4: every section present, `null` where a value cannot be computed
     /// (empty window, no labels, no reference), never NaN or Infinity.
     public func json() -> JSONValue {

@@ -3,14 +3,12 @@ import VigilCore
 /// Renders the window gauges of an evaluation as Prometheus text (format 0.0.4). Built once per
 /// evaluation from the snapshot, so a scrape computes nothing, and rebuilt from scratch each
 /// time, so series of vanished models, versions and windows disappear.
-enum WindowExposition {
-    static func render(_ reports: [WindowReport]) -> [UInt8] {
+package enum WindowExposition {
+    package static func render(_ reports: [MetricsDocument]) -> [UInt8] {
         var byFamily: [String: [UInt8]] = [:]
         for report in reports {
             let base = [("model", report.model), ("version", report.version ?? ""), ("window", report.window)]
             for sample in report.samples() {
-                precondition(
-                    MetricsCatalog.windowFamilyHelp[sample.family] != nil, "undeclared family \(sample.family)")
                 var line = Array(sample.family.utf8)
                 line.append(UInt8(ascii: "{"))
                 for (i, (name, value)) in (base + sample.labels).enumerated() {
@@ -27,16 +25,17 @@ enum WindowExposition {
             }
         }
         var out: [UInt8] = []
-        for (family, help) in MetricsCatalog.windowFamilies {
-            guard let lines = byFamily[family] else { continue }
-            out.append(contentsOf: "# HELP \(family) \(help)\n# TYPE \(family) gauge\n".utf8)
+        // Samples name catalog families (`GaugeFamily` constants), so every line has its HELP.
+        for family in WindowGauges.families {
+            guard let lines = byFamily[family.name] else { continue }
+            out.append(contentsOf: "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) gauge\n".utf8)
             out.append(contentsOf: lines)
         }
         return out
     }
 
     /// Label values escape backslash, double quote and line feed (exposition format 0.0.4).
-    static func escape(_ value: String, into out: inout [UInt8]) {
+    package static func escape(_ value: String, into out: inout [UInt8]) {
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
@@ -47,7 +46,7 @@ enum WindowExposition {
         }
     }
 
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
     }

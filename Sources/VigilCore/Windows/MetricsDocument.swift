@@ -104,7 +104,7 @@ public struct MetricSummary: Sendable, Equatable {
 }
 
 /// The metrics document of one window (DESIGN §4), as values; `json()` renders it.
-public struct WindowReport: Sendable {
+public struct MetricsDocument: Sendable {
     public var model: String
     public var version: String?
     public var variant: String?

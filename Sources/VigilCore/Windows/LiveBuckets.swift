@@ -1,65 +1,6 @@
 import Synchronization
 import VigilStats
 
-/// The resolution of a time bucket.
-public enum Resolution: Int, Sendable, Hashable, CaseIterable {
-    case minute = 1
-    case hour = 2
-
-    public var millis: Int64 { self == .minute ? 60_000 : 3_600_000 }
-
-    func start(of t: Int64) -> Int64 { Self.floor(t, millis) }
-
-    static func floor(_ t: Int64, _ width: Int64) -> Int64 {
-        let r = t % width
-        return r >= 0 ? t - r : t - r - width
-    }
-}
-
-/// One bucket's identity: series, resolution and start (ms since the epoch).
-public struct BucketID: Sendable, Hashable {
-    public var series: SeriesKey
-    public var resolution: Resolution
-    public var start: Int64
-
-    public init(series: SeriesKey, resolution: Resolution, start: Int64) {
-        self.series = series
-        self.resolution = resolution
-        self.start = start
-    }
-}
-
-/// A committed event for the aggregates, in commit order.
-public enum FoldEvent: Sendable {
-    /// A newly stored prediction and its row id.
-    case prediction(Prediction, rowID: Int64)
-    /// A label joined to its prediction, folded with `folding`, replacing `replacing` (with the
-    /// folding it was applied with), if any; and its journal number. Boxed (`indirect`) so the
-    /// far more frequent prediction events stay small in the fold queue.
-    indirect case label(
-        Label, folding: LabelFolding, prediction: Prediction, replacing: (label: Label, folding: LabelFolding)?,
-        seq: Int64)
-}
-
-/// A stored bucket read back for a late event.
-public enum BucketLoad: Sendable {
-    case found(BucketAggregate)
-    /// Storage has no such bucket.
-    case absent
-    /// Storage could not be read: the bucket exists or not, nobody knows.
-    case unavailable
-}
-
-/// What a flush writes: changed buckets, rolled-up minute buckets to delete, and the last
-/// prediction row and label journal entry the aggregates include.
-public struct FlushBatch: Sendable {
-    public var upserts: [(id: BucketID, bytes: [UInt8], predictions: Int)]
-    public var deletes: [BucketID]
-    public var predictionWatermark: Int64
-    public var labelWatermark: Int64
-    public var isEmpty: Bool { upserts.isEmpty && deletes.isEmpty }
-}
-
 /// The in-memory time buckets of every series (DESIGN §1, §9).
 ///
 /// Layout: events fold into one-minute buckets; once a whole hour is older than `fineHorizon`
@@ -69,7 +10,7 @@ public struct FlushBatch: Sendable {
 /// loaded back when a late label touches one. A window is the merge of the buckets starting in
 /// [floor(now − w), now], at minute alignment for windows up to `fineHorizon` and hour alignment
 /// beyond, so it spans at least w and at most w plus one bucket.
-public final class AggregateBook: Sendable {
+public final class LiveBuckets: Sendable {
     public static let fineHorizon: Int64 = 2 * 3_600_000
 
     struct SeriesBuckets {
@@ -82,11 +23,12 @@ public final class AggregateBook: Sendable {
         var contexts: [String: FoldContext] = [:]
         var dirty: Set<BucketID> = []
         var rolled: [BucketID] = []
+        /// Rolled-up minute buckets a flush in progress is deleting (reads must not count them).
+        var deleting: Set<BucketID> = []
         var rolledBefore = Int64.min
         /// Hour buckets before this were evicted from memory (and may be in storage).
         var memoryFloor = Int64.min
-        var predictionWatermark: Int64 = 0
-        var labelWatermark: Int64 = 0
+        var watermark = FoldWatermark()
         /// Events that could not be folded because their stored bucket could not be read.
         var unfolded = 0
     }
@@ -113,10 +55,8 @@ public final class AggregateBook: Sendable {
 
     // MARK: - Restoring
 
-    /// Installs buckets and watermarks read from storage (at start-up).
-    public func restore(
-        _ buckets: [(BucketID, BucketAggregate)], predictionWatermark: Int64, labelWatermark: Int64, at now: Int64
-    ) {
+    /// Installs this writer's partials and watermark read from storage (at start-up).
+    public func restore(_ buckets: [(BucketID, BucketAggregate)], watermark: FoldWatermark, at now: Int64) {
         state.withLock { s in
             for (id, bucket) in buckets {
                 switch id.resolution {
@@ -124,8 +64,7 @@ public final class AggregateBook: Sendable {
                 case .hour: s.series[id.series, default: SeriesBuckets()].hours[id.start] = bucket
                 }
             }
-            s.predictionWatermark = predictionWatermark
-            s.labelWatermark = labelWatermark
+            s.watermark = watermark
             s.memoryFloor = Resolution.floor(now - retainedSpan, Resolution.hour.millis)
             // Events replayed or arriving now for hours already rolled up go to their hour bucket.
             s.rolledBefore = Resolution.floor(now - Self.fineHorizon, Resolution.hour.millis)
@@ -143,18 +82,18 @@ public final class AggregateBook: Sendable {
 
     /// Folds committed events, in commit order. Events at or below the watermarks (already in
     /// the aggregates, as when replaying after a restart) are skipped.
-    public func fold(_ events: [FoldEvent]) {
+    public func fold(_ events: [CommittedEvent]) {
         state.withLock { s in
             for event in events {
                 switch event {
                 case .prediction(let p, let rowID):
-                    guard rowID > s.predictionWatermark else { continue }
-                    s.predictionWatermark = rowID
+                    guard rowID > s.watermark.predictions else { continue }
+                    s.watermark.predictions = rowID
                     let context = context(p.model, &s)
                     update(bucket(for: p, &s), &s) { $0.fold(p, context: context) }
                 case .label(let label, let folding, let p, let old, let seq):
-                    guard seq > s.labelWatermark else { continue }
-                    s.labelWatermark = seq
+                    guard seq > s.watermark.labels else { continue }
+                    s.watermark.labels = seq
                     let context = context(p.model, &s)
                     update(bucket(for: p, &s), &s) {
                         $0.fold(label: label, folding: folding, of: p, replacing: old, context: context)
@@ -247,7 +186,7 @@ public final class AggregateBook: Sendable {
     }
 
     /// Takes the changes since the last flush; `restore(failed:)` puts them back if the write fails.
-    public func takeFlush() -> FlushBatch {
+    public func takeFlush() -> PartialFlush {
         state.withLock { s in
             var upserts: [(id: BucketID, bytes: [UInt8], predictions: Int)] = []
             for id in s.dirty {
@@ -256,20 +195,25 @@ public final class AggregateBook: Sendable {
                     ? s.series[id.series]?.minutes[id.start] : s.series[id.series]?.hours[id.start]
                 if let bucket { upserts.append((id, bucket.encoded(), bucket.predictions)) }
             }
-            let batch = FlushBatch(
-                upserts: upserts, deletes: s.rolled, predictionWatermark: s.predictionWatermark,
-                labelWatermark: s.labelWatermark)
+            let batch = PartialFlush(upserts: upserts, deletes: s.rolled, watermark: s.watermark)
+            s.deleting.formUnion(s.rolled)
             s.dirty = []
             s.rolled = []
             return batch
         }
     }
 
+    /// Records that a flush was written: its deleted minute buckets are gone from storage too.
+    public func flushed(_ batch: PartialFlush) {
+        state.withLock { s in s.deleting.subtract(batch.deletes) }
+    }
+
     /// Marks a failed flush's buckets as changed again.
-    public func restore(failed batch: FlushBatch) {
+    public func restore(failed batch: PartialFlush) {
         state.withLock { s in
             for u in batch.upserts { s.dirty.insert(u.id) }
             s.rolled.append(contentsOf: batch.deletes)
+            s.deleting.subtract(batch.deletes)
         }
     }
 
@@ -281,28 +225,28 @@ public final class AggregateBook: Sendable {
         return (Resolution.floor(now - width, alignment), now)
     }
 
-    /// The merge of the selected series' buckets over a window ending at `now`.
-    public func window(_ selector: SeriesSelector, width: Int64, at now: Int64) -> BucketAggregate {
-        let (from, to) = Self.span(width: width, at: now)
-        // Copy out under the lock (copy-on-write values: retains, not copies), merge outside it
-        // so folding never waits for a merge.
-        let parts = state.withLock { s in
-            var parts: [(key: SeriesKey, start: Int64, bucket: BucketAggregate)] = []
+    /// The selected series' buckets in memory starting in [from, to], and which of this
+    /// writer's stored partials memory supersedes: those it holds, and rolled-up minute buckets
+    /// whose deletion is not yet written. Before `memoryFloor` memory holds only hour buckets
+    /// brought back for late labels; storage has the rest.
+    public func parts(_ selector: SeriesSelector, from: Int64, to: Int64) -> LiveParts {
+        // Copy out under the lock (copy-on-write values: retains, not copies); callers merge
+        // outside it so folding never waits for a merge.
+        state.withLock { s in
+            var out = LiveParts(memoryFloor: s.memoryFloor)
             for (key, buckets) in s.series where selector.matches(key) {
                 for (start, bucket) in buckets.hours where start >= from && start <= to {
-                    parts.append((key, start, bucket))
+                    out.parts.append((BucketID(series: key, resolution: .hour, start: start), bucket))
                 }
                 for (start, bucket) in buckets.minutes where start >= from && start <= to {
-                    parts.append((key, start, bucket))
+                    out.parts.append((BucketID(series: key, resolution: .minute, start: start), bucket))
                 }
             }
-            return parts
+            out.superseded = Set(out.parts.map(\.id))
+            for id in s.rolled where selector.matches(id.series) { out.superseded.insert(id) }
+            for id in s.deleting where selector.matches(id.series) { out.superseded.insert(id) }
+            return out
         }
-        // A fixed merge order keeps sketch merges (and float sums) reproducible: the same
-        // buckets give the same document in every process.
-        var merged = BucketAggregate()
-        for part in parts.sorted(by: { ($0.key, $0.start) < ($1.key, $1.start) }) { merged.merge(part.bucket) }
-        return merged
     }
 
     /// Every series with buckets in memory.

@@ -3,7 +3,7 @@ import Hummingbird
 import VigilCore
 
 /// Configured tokens with their secrets read from the environment at start-up.
-public struct TokenBook: Sendable {
+public struct TokenAuthenticator: Sendable {
     struct Entry: Sendable {
         var name: String
         var secret: [UInt8]

@@ -1,0 +1,139 @@
+import Logging
+import VigilCore
+
+/// Evaluates every window of every model and version into the snapshot `GET …/metrics` and
+/// `/metrics` read, triggers the alert rules, and flushes changed partials. One evaluation at a
+/// time (`evaluating`); reads never wait for it.
+package final class WindowEvaluator: Sendable {
+    let config: VigilConfig
+    let live: LiveBuckets
+    let buckets: any BucketStore
+    let reader: WindowReader
+    let references: ReferenceManager
+    let folds: FoldQueue
+    let alerts: AlertEngine?
+    let logger: Logger
+    private let evaluating = AsyncMutex()
+
+    init(
+        config: VigilConfig, live: LiveBuckets, buckets: any BucketStore, reader: WindowReader,
+        references: ReferenceManager, folds: FoldQueue, alerts: AlertEngine?, logger: Logger
+    ) {
+        self.config = config
+        self.live = live
+        self.buckets = buckets
+        self.reader = reader
+        self.references = references
+        self.folds = folds
+        self.alerts = alerts
+        self.logger = logger
+    }
+
+    /// One evaluation at `now`: folds settle, due references are built, contexts refresh,
+    /// buckets roll up, every window is merged into the snapshot, alert rules step, and changed
+    /// partials are flushed. `flush: false` leaves them for the next flush (tests use it to
+    /// leave an unflushed tail for a restart to replay).
+    package func evaluate(at now: Int64, flush shouldFlush: Bool = true) async {
+        await evaluating.withLock {
+            await folds.settled()
+            await references.buildDue(at: now)
+            let schemas = reader.registry.snapshot()
+            for (model, schema) in schemas { live.setContext(references.context(model, schema: schema), for: model) }
+            live.maintain(at: now)
+            let next = await snapshot(schemas: schemas, at: now)
+            reader.snapshot.withLock { $0 = next }
+            if let alerts { await triggerAlerts(alerts, next, models: schemas.keys.sorted(), at: now) }
+            if shouldFlush { await flush() }
+        }
+    }
+
+    /// Every configured window of every model (all series, and each active version).
+    private func snapshot(schemas: [String: ModelSchema], at now: Int64) async -> EvaluationSnapshot {
+        var next = EvaluationSnapshot()
+        next.evaluatedAt = now
+        let series = live.seriesKeys()
+        for model in schemas.keys.sorted() {
+            let versions = Set(series.filter { $0.model == model && !$0.isShadow }.map(\.version)).sorted()
+            for window in config.windows {
+                let selectors = [SeriesSelector(model: model)] + versions.map { SeriesSelector(model: model, version: $0) }
+                for selector in selectors {
+                    guard let document = await document(selector, window: window, at: now) else { continue }
+                    next.documents[EvaluationSnapshot.Key(model: model, version: selector.version, window: window.text)] =
+                        document
+                }
+            }
+        }
+        // A version with no prediction or label in any window has vanished: no series.
+        var active = Set<String>()
+        for (key, document) in next.documents where document.predictions > 0 || document.labeled > 0 {
+            if let version = key.version { active.insert("\(key.model)\u{1}\(version)") }
+        }
+        next.documents = next.documents.filter { key, _ in
+            key.version.map { active.contains("\(key.model)\u{1}\($0)") } ?? true
+        }
+        let versioned: [(key: EvaluationSnapshot.Key, value: MetricsDocument)] = next.documents.filter {
+            $0.key.version != nil
+        }
+        let ordered = versioned.sorted { a, b in
+            (a.key.model, a.key.version ?? "", a.key.window) < (b.key.model, b.key.version ?? "", b.key.window)
+        }
+        next.exposition = WindowExposition.render(ordered.map { $0.value })
+        return next
+    }
+
+    private func document(_ selector: SeriesSelector, window: TimeLength, at now: Int64) async -> MetricsDocument? {
+        do {
+            return try await reader.document(selector, window: window, endingAt: now)
+        } catch {
+            logger.error(
+                "merging a window failed", metadata: ["model": "\(selector.model)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func triggerAlerts(_ alerts: AlertEngine, _ next: EvaluationSnapshot, models: [String], at now: Int64)
+        async
+    {
+        var documents: [String: MetricsDocument] = [:]
+        for rule in config.alerts {
+            for model in models where rule.model == "*" || rule.model == model {
+                let key = EvaluationSnapshot.Key(model: model, version: nil, window: rule.window.text)
+                if documents["\(model)\u{1}\(rule.window.text)"] != nil { continue }
+                let document = await next.documents[key].asyncOr {
+                    await self.document(SeriesSelector(model: model), window: rule.window, at: now)
+                }
+                documents["\(model)\u{1}\(rule.window.text)"] = document
+            }
+        }
+        await alerts.evaluate(models: models, at: now) { model, window in documents["\(model)\u{1}\(window.text)"] }
+    }
+
+    /// Writes changed partials and the watermark; on failure they stay changed for the next flush.
+    func flush() async {
+        let batch = live.takeFlush()
+        guard !batch.isEmpty || batch.watermark.predictions > 0 else { return }
+        do {
+            try await buckets.write(batch)
+            live.flushed(batch)
+        } catch {
+            live.restore(failed: batch)
+            logger.error("aggregate flush failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Folds what is queued and flushes (graceful shutdown).
+    package func shutdown() async {
+        await evaluating.withLock {
+            await folds.settled()
+            await flush()
+        }
+    }
+}
+
+extension Optional where Wrapped: Sendable {
+    /// The value, or `fallback`'s when there is none.
+    fileprivate func asyncOr(_ fallback: () async -> Wrapped?) async -> Wrapped? {
+        if let self { return self }
+        return await fallback()
+    }
+}

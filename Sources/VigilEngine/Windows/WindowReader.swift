@@ -1,0 +1,87 @@
+import VigilCore
+
+/// The metrics documents as the HTTP layer reads them.
+package protocol MetricsDocuments: Sendable {
+    /// The hours of hour buckets kept in memory (windows longer need `to`).
+    var retainedSpan: Int64 { get }
+    /// A window's document ending `endingAt` (now when `nil`).
+    func document(
+        model: String, window: TimeLength, version: String?, variant: String?, endingAt: Int64?, now: Int64
+    ) async throws -> MetricsDocument
+}
+
+/// The one read path of every window (DESIGN §1, §9): configured windows, windows ending in the
+/// past, variants, other widths — and next the comparison, the series endpoint and other
+/// writers' partials — are all `merged(selector, span:)`. A read never flushes and never takes
+/// the evaluation lock: it merges this writer's buckets in memory with the stored partials
+/// memory does not hold (older than the memory floor, or other writers').
+package struct WindowReader: MetricsDocuments {
+    let config: VigilConfig
+    let live: LiveBuckets
+    let buckets: any BucketStore
+    let references: ReferenceManager
+    let registry: ModelRegistry
+    let snapshot: Locked<EvaluationSnapshot>
+    let folds: FoldQueue
+
+    package var retainedSpan: Int64 { live.retainedSpan }
+
+    /// The merge of the selected series' buckets starting in [span.from, span.to].
+    package func merged(_ selector: SeriesSelector, span: (from: Int64, to: Int64)) async throws -> BucketAggregate {
+        let memory = live.parts(selector, from: span.from, to: span.to)
+        var parts = memory.parts.map { (writer: buckets.writer, id: $0.id, bucket: $0.bucket) }
+        if span.from < memory.memoryFloor || buckets.sharesBuckets {
+            for stored in try await buckets.partials(model: selector.model, from: span.from, to: span.to)
+            where selector.matches(stored.id.series) {
+                if stored.writer == buckets.writer, memory.superseded.contains(stored.id) { continue }
+                parts.append((stored.writer, stored.id, stored.bucket))
+            }
+        }
+        // A fixed merge order keeps sketch merges (and float sums) reproducible: the same
+        // partials give the same document in every process.
+        parts.sort { a, b in
+            (a.id.series, a.id.start, a.id.resolution.rawValue, a.writer)
+                < (b.id.series, b.id.start, b.id.resolution.rawValue, b.writer)
+        }
+        var merged = BucketAggregate()
+        for part in parts { merged.merge(part.bucket) }
+        return merged
+    }
+
+    /// The document of a window of `width` ending at `end`.
+    package func document(_ selector: SeriesSelector, window: TimeLength, endingAt end: Int64) async throws
+        -> MetricsDocument
+    {
+        let span = LiveBuckets.span(width: window.millis, at: end)
+        return build(try await merged(selector, span: span), selector: selector, window: window, span: span)
+    }
+
+    /// Builds a document from merged buckets with the model's current context.
+    func build(_ merged: BucketAggregate, selector: SeriesSelector, window: TimeLength, span: (from: Int64, to: Int64))
+        -> MetricsDocument
+    {
+        let schema = registry.schema(selector.model)
+        return MetricsDocument.build(
+            merged, selector: selector, window: window.text, span: span,
+            context: references.context(selector.model, schema: schema), schema: schema,
+            config: config.model(selector.model))
+    }
+
+    /// From the last evaluation's snapshot for configured windows of all series or one version;
+    /// merged on request for variants, other widths and windows ending in the past.
+    package func document(
+        model: String, window: TimeLength, version: String?, variant: String?, endingAt: Int64?, now: Int64
+    ) async throws -> MetricsDocument {
+        if variant == nil, endingAt == nil,
+            let cached = snapshot.withLock({
+                $0.documents[EvaluationSnapshot.Key(model: model, version: version, window: window.text)]
+            })
+        {
+            return cached
+        }
+        // Read-your-writes: what was acknowledged before this request is in the buckets.
+        await folds.settled()
+        return try await document(
+            SeriesSelector(model: model, version: version, variant: variant), window: window, endingAt: endingAt ?? now)
+    }
+}

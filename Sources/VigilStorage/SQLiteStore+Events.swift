@@ -1,0 +1,194 @@
+import Foundation
+import GRDB
+import VigilCore
+
+// Reading events back: the replay after a restart, reference rows, and event retention.
+
+extension SQLiteStore {
+    /// Hands the events committed after `watermark` (the tail a crash kept out of the stored
+    /// partials) to `sink`, in commit order, `batchSize` at a time.
+    public func replay(
+        after watermark: FoldWatermark, batchSize: Int = 10_000, into sink: ([CommittedEvent]) -> Void
+    ) throws -> (predictions: Int, labels: Int) {
+        let names = modelNames()
+        var counts = (predictions: 0, labels: 0)
+        var after = watermark.predictions
+        while true {
+            let events = try pool.read { db in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT rowid, model_id, ext_id, ts, version, variant, shadow, prediction, payload FROM predictions
+                        WHERE rowid > ? ORDER BY rowid LIMIT ?
+                        """, arguments: [after, batchSize])
+                return rows.map { row -> (rowID: Int64, event: CommittedEvent?) in
+                    let rowID: Int64 = row["rowid"]
+                    return (rowID, Self.prediction(row, names).map { .prediction(admitted($0), rowID: rowID) })
+                }
+            }
+            guard let last = events.last?.rowID else { break }
+            let folds = events.compactMap(\.event)
+            sink(folds)
+            counts.predictions += folds.count
+            // Rows that do not decode are copied aside (and kept in `predictions`).
+            quarantine(
+                events.filter { $0.event == nil }.map {
+                    UnreadableRow(source: "predictions", key: "\($0.rowID)", reason: "prediction does not decode")
+                })
+            after = last
+        }
+        after = watermark.labels
+        while true {
+            let events = try pool.read { db in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT j.seq, j.model_id, j.ext_id, j.label AS new_label, j.label_kind AS new_kind, j.metrics,
+                               j.old_present, j.old_label, j.old_kind, j.old_metrics, j.fold, j.old_fold,
+                               p.ts, p.version, p.variant, p.prediction, p.payload
+                        FROM label_journal j
+                        JOIN predictions p ON p.model_id = j.model_id AND p.ext_id = j.ext_id AND p.shadow = j.shadow
+                        WHERE j.seq > ? ORDER BY j.seq LIMIT ?
+                        """, arguments: [after, batchSize])
+                return rows.map { row -> (seq: Int64, event: CommittedEvent?) in (row["seq"], labelEvent(row, names)) }
+            }
+            guard let last = events.last?.seq else { break }
+            let folds = events.compactMap(\.event)
+            sink(folds)
+            counts.labels += folds.count
+            quarantine(
+                events.filter { $0.event == nil }.map {
+                    UnreadableRow(source: "label_journal", key: "\($0.seq)", reason: "journal entry does not decode")
+                })
+            after = last
+        }
+        return counts
+    }
+
+    /// Deletes predictions with event time before `before`, in chunks found by a reader (the
+    /// scan never holds the writer). The newest row always stays: SQLite would otherwise hand its
+    /// row id out again, and row ids order the replay after a crash.
+    public func deleteEvents(before: Int64) async throws -> Int {
+        var total = 0
+        while true {
+            let rowIDs = try await pool.read { db in
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT rowid FROM predictions WHERE ts < ? AND rowid < (SELECT max(rowid) FROM predictions)
+                        LIMIT 10000
+                        """, arguments: [before])
+            }
+            guard !rowIDs.isEmpty else { return total }
+            try await pool.write { db in
+                let statement = try db.cachedStatement(sql: "DELETE FROM predictions WHERE rowid = ?")
+                for id in rowIDs { try statement.execute(arguments: [id]) }
+            }
+            total += rowIDs.count
+        }
+    }
+
+    /// Stored live predictions (no shadows) with their labels, in arrival order: the first
+    /// `limit` of a model, or those with event time in [from, to] (and `version`, if given).
+    public func referenceRows(
+        model: String, from: Int64? = nil, to: Int64? = nil, version: String? = nil, limit: Int
+    ) async throws -> [ReferenceRow] {
+        guard let modelID = modelIDs.withLock({ $0[model] }) else { return [] }
+        var sql = """
+            SELECT model_id, ext_id, ts, version, variant, prediction, payload, label, label_kind
+            FROM predictions WHERE model_id = ? AND shadow = 0
+            """
+        var arguments: StatementArguments = [modelID]
+        if let from, let to {
+            sql += " AND ts >= ? AND ts <= ?"
+            arguments += [from, to]
+        }
+        if let version {
+            sql += " AND version = ?"
+            arguments += [version]
+        }
+        sql += " ORDER BY rowid LIMIT ?"
+        arguments += [limit]
+        let names = modelNames()
+        let query = sql
+        let args = arguments
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: query, arguments: args).map { row in
+                guard let p = Self.prediction(row, names) else {
+                    throw StorageError.corruptRecord("prediction '\(row["ext_id"] as String)'")
+                }
+                return (p, Label.value(text: row["label"], kind: row["label_kind"]))
+            }
+        }
+    }
+
+    /// A model's row id, creating the model (through the writer, which owns model rows) when it
+    /// has none yet: an uploaded reference can come before any traffic.
+    func modelID(_ model: String, at now: Int64) async throws -> Int64 {
+        if let id = modelIDs.withLock({ $0[model] }) { return id }
+        guard case .modelID(let id) = try await submit(.ensureModel(model, at: now)) else {
+            preconditionFailure("model creation answered with another kind")
+        }
+        return id
+    }
+
+    // MARK: - Rows
+
+    func modelNames() -> [Int64: String] {
+        Dictionary(modelIDs.withLock { $0 }.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func bucketID(_ row: Row, _ names: [Int64: String]) -> BucketID? {
+        guard let model = names[row["model_id"]], let resolution = Resolution(rawValue: row["resolution"]) else {
+            return nil
+        }
+        return BucketID(
+            series: SeriesKey(model: model, version: row["version"], variant: row["variant"]), resolution: resolution,
+            start: row["start"])
+    }
+
+    static func bucket(_ row: Row) -> BucketAggregate? {
+        let data: Data = row["data"]
+        return BucketAggregate.decode(Array(data))
+    }
+
+    static func prediction(_ row: Row, _ names: [Int64: String]) -> Prediction? {
+        guard let model = names[row["model_id"]] else { return nil }
+        let payload: Data = row["payload"]
+        return Prediction.decode(
+            id: row["ext_id"], model: model, version: row["version"], variant: row["variant"], timestamp: row["ts"],
+            outputText: row["prediction"], payload: Array(payload))
+    }
+
+    /// What the aggregates may fold of a stored prediction: the names its model's schema admitted.
+    func admitted(_ p: Prediction) -> Prediction { registry.schema(p.model)?.admitted(p) ?? p }
+
+    func labelEvent(_ row: Row, _ names: [Int64: String]) -> CommittedEvent? {
+        guard let p = Self.prediction(row, names) else { return nil }
+        let metrics: Data = row["metrics"]
+        guard let newMetrics = Label.decodeMetrics(Array(metrics)) else { return nil }
+        let schema = registry.schema(p.model)
+        let config = config.model(p.model)
+        // Journal entries from before folding was stored: the folding the schema implies now.
+        let current = schema.map { LabelFolding(config: config, schema: $0) }
+            ?? LabelFolding(task: config.task ?? .binary, positiveClass: config.positiveClass)
+        let fold: String? = row["fold"]
+        let oldFold: String? = row["old_fold"]
+        var label = Label(
+            id: p.id, model: p.model, value: Label.value(text: row["new_label"], kind: row["new_kind"]),
+            metrics: newMetrics)
+        label = schema?.admitted(label) ?? label
+        var old: (label: Label, folding: LabelFolding)?
+        if (row["old_present"] as Int) == 1 {
+            let oldData: Data? = row["old_metrics"]
+            guard let oldMetrics = Label.decodeMetrics(Array(oldData ?? Data([0]))) else { return nil }
+            let oldLabel = Label(
+                id: p.id, model: p.model, value: Label.value(text: row["old_label"], kind: row["old_kind"]),
+                metrics: oldMetrics)
+            old = (schema?.admitted(oldLabel) ?? oldLabel, oldFold.flatMap(LabelFolding.init(code:)) ?? current)
+        }
+        return .label(
+            label, folding: fold.flatMap(LabelFolding.init(code:)) ?? current, prediction: admitted(p),
+            replacing: old, seq: row["seq"])
+    }
+}
