@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import VigilCore
@@ -232,8 +233,35 @@ import Testing
 
 extension WindowMachineryTests.Stream: RandomNumberGenerator {}
 
-/// The gauge catalog is the one list: alert rules may name exactly its families.
+/// The gauge catalog is the one list: alert rules may name exactly its families, and the
+/// dashboards' generator reads it from `dashboards/families.json`.
 @Suite struct GaugeCatalogTests {
+    static func catalogJSON() -> String {
+        let families = (WindowGauges.families + [WindowGauges.alertsFiring]).map { family -> JSONValue in
+            .object(
+                JSONObject([
+                    JSONMember(key: "name", value: .string(family.name)),
+                    JSONMember(key: "help", value: .string(family.help)),
+                    JSONMember(key: "labels", value: .array(family.labels.map(JSONValue.string))),
+                ]))
+        }
+        return families.map { JSONWriter.string($0) }.joined(separator: ",\n  ")
+            .wrapped(prefix: "[\n  ", suffix: "\n]\n")
+    }
+
+    /// The committed file equals the catalog; `VIGIL_WRITE_FAMILIES=1 swift test --filter
+    /// GaugeCatalogTests` rewrites it after a catalog change.
+    @Test func theDashboardsGeneratorReadsTheCatalog() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("dashboards/families.json")
+        let expected = Self.catalogJSON()
+        if ProcessInfo.processInfo.environment["VIGIL_WRITE_FAMILIES"] == "1" {
+            try expected.write(to: path, atomically: true, encoding: .utf8)
+        }
+        let committed = try String(contentsOf: path, encoding: .utf8)
+        #expect(committed == expected, "dashboards/families.json is stale: VIGIL_WRITE_FAMILIES=1 swift test --filter GaugeCatalogTests")
+    }
+
     @Test func everyRuleMetricIsACatalogFamily() {
         #expect(AlertMetric.known == Set(WindowGauges.families.map(\.ruleName)))
         #expect(WindowGauges.byName.count == WindowGauges.families.count)
@@ -246,4 +274,8 @@ extension WindowMachineryTests.Stream: RandomNumberGenerator {}
 
 extension JSONValue {
     fileprivate subscript(key: String) -> JSONValue? { objectValue?[key] }
+}
+
+extension String {
+    fileprivate func wrapped(prefix: String, suffix: String) -> String { prefix + self + suffix }
 }

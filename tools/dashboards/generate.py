@@ -5,8 +5,16 @@ documented additions), and VigilServerTests/DashboardQueryTests runs each one on
 Prometheus scraping Vigil."""
 import json
 import os
+import re
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "dashboards")
+# The window gauge families, written from Vigil's one catalog (WindowGauges; a test keeps the
+# file equal to it), and the process families of MetricsCatalog.
+with open(os.path.join(OUT, "families.json")) as f:
+    FAMILIES = {family["name"] for family in json.load(f)}
+FAMILIES |= {"vigil_predictions_total", "vigil_labels_total", "vigil_ingest_rejected_total",
+             "vigil_ingest_duplicates_total", "vigil_labels_pending", "vigil_http_request_duration_seconds_bucket",
+             "vigil_webhook_deliveries_total"}
 DS = {"type": "prometheus", "uid": "${datasource}"}
 
 
@@ -51,6 +59,10 @@ class Board:
             defaults["unit"] = unit
         if minmax:
             defaults["min"], defaults["max"] = minmax
+        for expr, _ in targets:
+            for name in re.findall(r"vigil_[a-z0-9_]+", expr):
+                if name not in FAMILIES:
+                    raise SystemExit(f"{self.uid} / {title}: {name} is not a catalog family")
         p = {"id": len(self.panels) + 1, "type": kind, "title": title, "datasource": DS,
              "gridPos": {"h": h, "w": w, "x": self.x, "y": self.y},
              "targets": [{"refId": chr(65 + i), "datasource": DS, "expr": e, "legendFormat": l}
