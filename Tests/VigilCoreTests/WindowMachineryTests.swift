@@ -234,7 +234,7 @@ import Testing
 extension WindowMachineryTests.Stream: RandomNumberGenerator {}
 
 /// The gauge catalog is the one list: alert rules may name exactly its families, and the
-/// dashboards' generator reads it from `dashboards/families.json`.
+/// dashboards' generator reads it from `tools/dashboards/families.json`.
 @Suite struct GaugeCatalogTests {
     static func catalogJSON() -> String {
         let families = (WindowGauges.families + [WindowGauges.alertsFiring]).map { family -> JSONValue in
@@ -253,13 +253,13 @@ extension WindowMachineryTests.Stream: RandomNumberGenerator {}
     /// GaugeCatalogTests` rewrites it after a catalog change.
     @Test func theDashboardsGeneratorReadsTheCatalog() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("dashboards/families.json")
+            .deletingLastPathComponent().appendingPathComponent("tools/dashboards/families.json")
         let expected = Self.catalogJSON()
         if ProcessInfo.processInfo.environment["VIGIL_WRITE_FAMILIES"] == "1" {
             try expected.write(to: path, atomically: true, encoding: .utf8)
         }
         let committed = try String(contentsOf: path, encoding: .utf8)
-        #expect(committed == expected, "dashboards/families.json is stale: VIGIL_WRITE_FAMILIES=1 swift test --filter GaugeCatalogTests")
+        #expect(committed == expected, "tools/dashboards/families.json is stale: VIGIL_WRITE_FAMILIES=1 swift test --filter GaugeCatalogTests")
     }
 
     @Test func everyRuleMetricIsACatalogFamily() {

@@ -6,7 +6,7 @@ import Foundation
 
 /// A raw HTTP/1.1 exchange over a loopback TCP socket: the exact bytes a test writes reach the
 /// server (no client normalises paths, framing or headers), for hostile-input tests.
-struct RawHTTP {
+struct RawHTTP: Sendable {
     /// What came back: the status code (0 when the server closed without answering) and the raw text.
     struct Answer {
         var status: Int

@@ -10,7 +10,7 @@ import re
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "dashboards")
 # The window gauge families, written from Vigil's one catalog (WindowGauges; a test keeps the
 # file equal to it), and the process families of MetricsCatalog.
-with open(os.path.join(OUT, "families.json")) as f:
+with open(os.path.join(os.path.dirname(__file__), "families.json")) as f:
     FAMILIES = {family["name"] for family in json.load(f)}
 FAMILIES |= {"vigil_predictions_total", "vigil_labels_total", "vigil_ingest_rejected_total",
              "vigil_ingest_duplicates_total", "vigil_labels_pending", "vigil_http_request_duration_seconds_bucket",

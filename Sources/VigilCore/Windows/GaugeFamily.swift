@@ -1,7 +1,7 @@
 /// One gauge family of the window exposition (DESIGN §6): its name, help text and the labels
 /// its series carry beyond `model`, `version` and `window`. `WindowGauges.families` is the one
 /// catalog: the exposition renders it, alert rules may name only its families, and the
-/// dashboards' generator reads it (`dashboards/families.json`, kept equal by a test).
+/// dashboards' generator reads it (`tools/dashboards/families.json`, kept equal by a test).
 public struct GaugeFamily: Sendable, Hashable {
     public var name: String
     public var help: String
