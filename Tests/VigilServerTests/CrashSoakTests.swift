@@ -94,7 +94,7 @@ import VigilCore
         let window = "window=24h&to=\(ts / 1000 + 3600)"
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await receiver.application().runService() }
-            try await HTTP.eventually(.seconds(10), "the receiver to listen") { receiver.port.withLock { $0 } > 0 }
+            try await HTTP.eventually(.seconds(60), "the receiver to listen") { receiver.port.withLock { $0 } > 0 }
             let configPath = directory.path("vigil.yaml")
             try Self.config(hook: receiver.port.withLock { $0 }).write(toFile: configPath, atomically: true, encoding: .utf8)
             let db = directory.path("vigil.db")

@@ -48,7 +48,7 @@ final class FaultyReceiver: Sendable {
     func whileRunning(port requested: Int = 0, _ body: () async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.application(port: requested).runService() }
-            try await HTTP.eventually(.seconds(10), "the receiver to listen") { self.port.withLock { $0 } > 0 }
+            try await HTTP.eventually(.seconds(60), "the receiver to listen") { self.port.withLock { $0 } > 0 }
             try await body()
             group.cancelAll()
         }

@@ -58,7 +58,7 @@ import VigilEngine
 
         /// Waits until the first attempt at the single queued notification is settled: the row
         /// is gone (delivered) or has an attempt recorded. Returns the row, `nil` when delivered.
-        func firstAttempt(within timeout: Duration = .seconds(5)) async throws -> OutboxRow? {
+        func firstAttempt(within timeout: Duration = .seconds(20)) async throws -> OutboxRow? {
             try await HTTP.eventually(timeout, "the first delivery attempt to be settled") {
                 try outbox().allSatisfy { $0.attempts > 0 }
             }
@@ -112,7 +112,7 @@ import VigilEngine
     /// Runs `body` against the router of an application on a fresh SQLite file, with its outbox
     /// dispatcher running and a delivery timeout of `timeout`.
     static func withVigil(
-        _ config: VigilConfig, timeout: Duration = .seconds(1), _ body: @Sendable (Running) async throws -> Void
+        _ config: VigilConfig, timeout: Duration = .seconds(5), _ body: @Sendable (Running) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory()
         var config = config
@@ -145,7 +145,7 @@ import VigilEngine
             let receiver = FaultyReceiver()
             try await receiver.whileRunning(port: port) {
                 vigil.skipBackoff()
-                try await HTTP.eventually(.seconds(5), "the delivery") { try vigil.outbox().isEmpty }
+                try await HTTP.eventually(.seconds(20), "the delivery") { try vigil.outbox().isEmpty }
                 #expect(receiver.posts.count == 1)
             }
         }
@@ -165,7 +165,7 @@ import VigilEngine
         let receiver = FaultyReceiver(script: [.slowHead(.seconds(9))])
         try await receiver.whileRunning {
             let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
-            try await Self.withVigil(Self.config([("hook", url)])) { vigil in
+            try await Self.withVigil(Self.config([("hook", url)]), timeout: .seconds(1)) { vigil in
                 let start = ContinuousClock.now
                 try await vigil.drift()
                 let row = try #require(try await vigil.firstAttempt())
@@ -175,7 +175,7 @@ import VigilEngine
                 #expect(row.state == 0)
                 #expect(row.lastError == "no complete answer within 1.0 seconds", "\(row)")
                 vigil.skipBackoff()
-                try await HTTP.eventually(.seconds(5), "the delivery") { try vigil.outbox().isEmpty }
+                try await HTTP.eventually(.seconds(20), "the delivery") { try vigil.outbox().isEmpty }
                 #expect(receiver.posts.count == 2)
             }
         }
@@ -186,7 +186,7 @@ import VigilEngine
         let receiver = FaultyReceiver(script: [.slowBody(bytes: 90, every: .milliseconds(100))])
         try await receiver.whileRunning {
             let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
-            try await Self.withVigil(Self.config([("hook", url)])) { vigil in
+            try await Self.withVigil(Self.config([("hook", url)]), timeout: .seconds(1)) { vigil in
                 let start = ContinuousClock.now
                 try await vigil.drift()
                 let row = try await vigil.firstAttempt(within: .seconds(12))
@@ -195,7 +195,7 @@ import VigilEngine
                 #expect(row?.lastError == "no complete answer within 1.0 seconds")
                 #expect(try await vigil.deliveries("hook", "success") == 0)
                 vigil.skipBackoff()
-                try await HTTP.eventually(.seconds(5), "the delivery") { try vigil.outbox().isEmpty }
+                try await HTTP.eventually(.seconds(20), "the delivery") { try vigil.outbox().isEmpty }
                 #expect(receiver.posts.count == 2)
             }
         }
@@ -247,13 +247,13 @@ import VigilEngine
             try await Self.withVigil(Self.config([("hook", url)])) { vigil in
                 try await vigil.drift()
                 for (attempt, status) in [503, 429, 500].enumerated() {
-                    try await HTTP.eventually(.seconds(5), "attempt \(attempt + 1)") {
+                    try await HTTP.eventually(.seconds(20), "attempt \(attempt + 1)") {
                         try vigil.outbox().first?.attempts == attempt + 1
                     }
                     #expect(try vigil.outbox().first?.lastError == "HTTP \(status)")
                     vigil.skipBackoff()
                 }
-                try await HTTP.eventually(.seconds(5), "the delivery") { try vigil.outbox().isEmpty }
+                try await HTTP.eventually(.seconds(20), "the delivery") { try vigil.outbox().isEmpty }
                 #expect(receiver.posts.count == 4)
                 #expect(Set(receiver.posts.map(\.body)).count == 1, "every attempt carries the same body")
                 #expect(try await vigil.deliveries("hook", "retry") == 3)
@@ -318,8 +318,8 @@ import VigilEngine
 
                 vigil.clock.advance(byMillis: 60_000)
                 await vigil.engine.evaluate(at: vigil.clock.now)
-                try await HTTP.eventually(.seconds(5), "the firing notification") { receiver.posts.count == 1 }
-                try await HTTP.eventually(.seconds(5), "the outbox to drain") { try vigil.outbox().isEmpty }
+                try await HTTP.eventually(.seconds(20), "the firing notification") { receiver.posts.count == 1 }
+                try await HTTP.eventually(.seconds(20), "the outbox to drain") { try vigil.outbox().isEmpty }
                 let body = try JSONParser.parse(Array(try #require(receiver.posts.first).body.utf8))
                 #expect(body["status"]?.stringValue == "firing")
                 #expect(body["notification_reason"]?.stringValue == "new")

@@ -114,7 +114,7 @@ final class WebhookReceiver: Sendable {
         let receiver = WebhookReceiver()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await receiver.application().runService() }
-            try await HTTP.eventually(.seconds(10), "the receiver to listen") { receiver.port.withLock { $0 } > 0 }
+            try await HTTP.eventually(.seconds(60), "the receiver to listen") { receiver.port.withLock { $0 } > 0 }
             try Self.config(hook: receiver.port.withLock { $0 }, alertmanager: amPort).write(
                 toFile: directory.path("vigil.yaml"), atomically: true, encoding: .utf8)
             try await Self.run(directory: directory, receiver: receiver, amAPI: amAPI)
@@ -203,7 +203,7 @@ final class WebhookReceiver: Sendable {
         let receiver = WebhookReceiver()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await receiver.application().runService() }
-            try await HTTP.eventually(.seconds(10), "the receiver to listen") { receiver.port.withLock { $0 } > 0 }
+            try await HTTP.eventually(.seconds(60), "the receiver to listen") { receiver.port.withLock { $0 } > 0 }
             let port = receiver.port.withLock { $0 }
             try """
             notifiers:
