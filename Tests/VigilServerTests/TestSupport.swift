@@ -53,7 +53,8 @@ func withEngineApp(
     withExtendedLifetime(directory) {}
 }
 
-/// Runs `body` against the router of an application on a fresh SQLite file.
+/// Runs `body` against the router of an application on a fresh SQLite file, without the
+/// evaluation timer (a router test never waits on, or races, a real evaluation).
 func withApp(
     _ config: VigilConfig = VigilConfig(), environment: [String: String] = [:], clock: ManualClock? = nil,
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
@@ -64,6 +65,7 @@ func withApp(
     var options = AppOptions()
     options.environment = environment
     if let clock { options.clock = clock }
+    options.evaluationTimer = false
     let app = try await buildApplication(config: config, options: options, logger: Logger(label: "test"))
     try await app.test(.router) { client in try await body(client) }
     withExtendedLifetime(directory) {}
