@@ -86,27 +86,7 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     let services = AppServices(
         config: config, store: store, metrics: metrics, tokens: tokens, engine: engine,
         connections: config.server.maxConnections, clock: clock)
-    let router = buildRouter(services)
-    let onListening = options.onListening
-    let server = config.server
-    let connections = services.connections
-    let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [
-            ConnectionGuard(
-                counter: connections, headerTimeout: .milliseconds(server.headerTimeout.millis),
-                idleTimeout: .milliseconds(server.idleTimeout.millis))
-        ],
-        idleTimeout: .milliseconds(server.idleTimeout.millis))
-    var app = Application(
-        router: router,
-        server: .http1(configuration: http1),
-        configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "vigil"),
-        onServerRunning: { channel in
-            let port = channel.localAddress?.port ?? config.server.port
-            logger.info("vigil listening on \(config.server.host):\(port) (storage \(config.storage.sqlite))")
-            await onListening(port)
-        },
-        logger: logger)
+    var app = httpApplication(buildRouter(services), services, onListening: options.onListening, logger: logger)
     // Shut down in reverse order: the server drains in-flight requests first, then the
     // evaluation service folds and flushes, then the store commits what is queued and closes.
     app.addServices(
@@ -123,6 +103,32 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
             evaluator: engine.evaluator, interval: .milliseconds(config.evaluationInterval.millis), clock: clock,
             timer: options.evaluationTimer, logger: logger))
     return app
+}
+
+/// The HTTP/1 server around `router`: connection limit and header/idle timeouts from the config.
+private func httpApplication(
+    _ router: Router<AppRequestContext>, _ services: AppServices, onListening: @escaping @Sendable (Int) async -> Void,
+    logger: Logger
+) -> Application<RouterResponder<AppRequestContext>> {
+    let config = services.config
+    let server = config.server
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [
+            ConnectionGuard(
+                counter: services.connections, headerTimeout: .milliseconds(server.headerTimeout.millis),
+                idleTimeout: .milliseconds(server.idleTimeout.millis))
+        ],
+        idleTimeout: .milliseconds(server.idleTimeout.millis))
+    return Application(
+        router: router,
+        server: .http1(configuration: http1),
+        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "vigil"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? server.port
+            logger.info("vigil listening on \(server.host):\(port) (storage \(config.storage.sqlite))")
+            await onListening(port)
+        },
+        logger: logger)
 }
 
 /// The router: middleware outermost first, then every `APIRoute`, each behind the auth check

@@ -6,41 +6,29 @@ import VigilCore
 
 extension SQLiteStore {
     /// Hands the events committed after `watermark` (the tail a crash kept out of the stored
-    /// partials) to `sink`, in commit order, `batchSize` at a time.
+    /// partials) to `sink`, in commit order, `batchSize` at a time: predictions first, then the
+    /// label journal. Rows that do not decode are copied aside (and kept where they are).
     public func replay(
         after watermark: FoldWatermark, batchSize: Int = 10_000, into sink: ([CommittedEvent]) -> Void
     ) throws -> (predictions: Int, labels: Int) {
         let names = modelNames()
-        var counts = (predictions: 0, labels: 0)
-        var after = watermark.predictions
-        while true {
-            let events = try pool.read { db in
-                let rows = try Row.fetchAll(
+        let predictions = try replayPages(after: watermark.predictions, source: "predictions", into: sink) { after in
+            try self.pool.read { db in
+                try Row.fetchAll(
                     db,
                     sql: """
                         SELECT rowid, model_id, ext_id, ts, version, variant, shadow, prediction, payload FROM predictions
                         WHERE rowid > ? ORDER BY rowid LIMIT ?
-                        """, arguments: [after, batchSize])
-                return rows.map { row -> (rowID: Int64, event: CommittedEvent?) in
+                        """, arguments: [after, batchSize]
+                ).map { row -> (key: Int64, event: CommittedEvent?) in
                     let rowID: Int64 = row["rowid"]
-                    return (rowID, Self.prediction(row, names).map { .prediction(admitted($0), rowID: rowID) })
+                    return (rowID, Self.prediction(row, names).map { .prediction(self.admitted($0), rowID: rowID) })
                 }
             }
-            guard let last = events.last?.rowID else { break }
-            let folds = events.compactMap(\.event)
-            sink(folds)
-            counts.predictions += folds.count
-            // Rows that do not decode are copied aside (and kept in `predictions`).
-            quarantine(
-                events.filter { $0.event == nil }.map {
-                    UnreadableRow(source: "predictions", key: "\($0.rowID)", reason: "prediction does not decode")
-                })
-            after = last
         }
-        after = watermark.labels
-        while true {
-            let events = try pool.read { db in
-                let rows = try Row.fetchAll(
+        let labels = try replayPages(after: watermark.labels, source: "label_journal", into: sink) { after in
+            try self.pool.read { db in
+                try Row.fetchAll(
                     db,
                     sql: """
                         SELECT j.seq, j.model_id, j.ext_id, j.label AS new_label, j.label_kind AS new_kind, j.metrics,
@@ -49,20 +37,33 @@ extension SQLiteStore {
                         FROM label_journal j
                         JOIN predictions p ON p.model_id = j.model_id AND p.ext_id = j.ext_id AND p.shadow = j.shadow
                         WHERE j.seq > ? ORDER BY j.seq LIMIT ?
-                        """, arguments: [after, batchSize])
-                return rows.map { row -> (seq: Int64, event: CommittedEvent?) in (row["seq"], labelEvent(row, names)) }
+                        """, arguments: [after, batchSize]
+                ).map { row -> (key: Int64, event: CommittedEvent?) in (row["seq"], self.labelEvent(row, names)) }
             }
-            guard let last = events.last?.seq else { break }
+        }
+        return (predictions, labels)
+    }
+
+    /// Pages through `page(after)` (keys ascending) until it comes back empty, handing what
+    /// decodes to `sink` and quarantining what does not; returns how many events were handed on.
+    private func replayPages(
+        after start: Int64, source: String, into sink: ([CommittedEvent]) -> Void,
+        page: (Int64) throws -> [(key: Int64, event: CommittedEvent?)]
+    ) throws -> Int {
+        var count = 0
+        var after = start
+        while true {
+            let events = try page(after)
+            guard let last = events.last?.key else { return count }
             let folds = events.compactMap(\.event)
             sink(folds)
-            counts.labels += folds.count
+            count += folds.count
             quarantine(
                 events.filter { $0.event == nil }.map {
-                    UnreadableRow(source: "label_journal", key: "\($0.seq)", reason: "journal entry does not decode")
+                    UnreadableRow(source: source, key: "\($0.key)", reason: "\(source) row does not decode")
                 })
             after = last
         }
-        return counts
     }
 
     /// Deletes predictions with event time before `before`, in chunks found by a reader (the

@@ -251,11 +251,14 @@ struct WriteSession {
 
     // MARK: - Labels
 
+    /// What a label changes in its model's counts, or that it is a duplicate.
+    private typealias LabelChange = WritableKeyPath<ModelSchema.Counts, Int>?
+
+    /// Joins a label to its live prediction (and shadow, if any), or holds it until the
+    /// prediction arrives.
     private mutating func store(_ label: Label, receivedAt: Int64) throws -> ItemOutcome {
         guard admitsModel(label.model) else { return modelLimitRejection }
         let model = try modelID(label.model, at: receivedAt)
-        let (text, kind) = label.valueColumns
-        let metrics = Data(label.encodedMetrics())
         let joined = try db.cachedStatement(
             sql: """
                 SELECT labeled_at, label, label_kind, label_metrics, label_fold, ts, version, variant, prediction, payload,
@@ -267,60 +270,15 @@ struct WriteSession {
         // only this label); it does not count in the live model's label totals.
         let shadowRow = rows.first { ($0["shadow"] as Int) == 1 }
         let shadowPrediction = try shadowRow.map { try storedPrediction(of: label, $0) }
-        let change: WritableKeyPath<ModelSchema.Counts, Int>
-        if let row = rows.first(where: { ($0["shadow"] as Int) == 0 }) {
-            // Decoded before anything is written, so an unreadable row rejects only this label.
-            let prediction = try storedPrediction(of: label, row)
-            let labeledAt: Int64? = row["labeled_at"]
-            var old: (label: Label, folding: LabelFolding)?
-            if labeledAt != nil {
-                let stored = try storedLabel(label, row, metricsColumn: "label_metrics")
-                if stored.sameTruth(as: label) {
-                    withSchema(label.model) { $0.counts.duplicateLabels += 1 }
-                    return .duplicate
-                }
-                // Rows from before label folding was stored were folded with the folding of the
-                // time, which is no longer known; today's is the best guess.
-                let code: String? = row["label_fold"]
-                old = (stored, code.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
-                change = \.replacedLabels
-            } else {
-                change = \.labeled
-            }
-            let learnClasses = learnsClasses(label.model)
-            withSchema(label.model) { $0.observe(label, learnClasses: learnClasses) }
-            let folding = folding(label.model)
-            try setLabel(
-                model: model, id: label.id, text: text, kind: kind, metrics: metrics, ts: label.timestamp,
-                folding: folding, at: receivedAt)
-            let seq = try journal(model: model, label, folding: folding, replacing: old)
-            let event: CommittedEvent = withSchema(label.model) { s in
-                .label(
-                    s.admitted(label), folding: folding, prediction: s.admitted(prediction),
-                    replacing: old.map { (s.admitted($0.label), $0.folding) }, seq: seq)
-            }
-            folds.append(event)
+        let change: LabelChange
+        if let live = rows.first(where: { ($0["shadow"] as Int) == 0 }) {
+            change = try join(label, to: live, model: model, at: receivedAt)
         } else {
-            let held = try db.cachedStatement(
-                sql: """
-                    SELECT label, label_kind, metrics FROM pending_labels WHERE model_id = ? AND ext_id = ?
-                    """)
-            if let row = try Row.fetchOne(held, arguments: [model, label.id]) {
-                if try storedLabel(label, row, metricsColumn: "metrics").sameTruth(as: label) {
-                    withSchema(label.model) { $0.counts.duplicateLabels += 1 }
-                    return .duplicate
-                }
-                change = \.replacedLabels
-            } else {
-                change = \.pendingLabels
-            }
-            let learnClasses = learnsClasses(label.model)
-            withSchema(label.model) { $0.observe(label, learnClasses: learnClasses) }
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO pending_labels (model_id, ext_id, label, label_kind, metrics, ts, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [model, label.id, text, kind, metrics, label.timestamp, receivedAt])
+            change = try hold(label, model: model, at: receivedAt)
+        }
+        guard let change else {
+            withSchema(label.model) { $0.counts.duplicateLabels += 1 }
+            return .duplicate
         }
         if let shadowRow, let shadowPrediction {
             try joinShadow(label, prediction: shadowPrediction, row: shadowRow, model: model, at: receivedAt)
@@ -331,6 +289,58 @@ struct WriteSession {
             s.counts.lastLabelAt = max(s.counts.lastLabelAt ?? receivedAt, receivedAt)
         }
         return .accepted
+    }
+
+    /// Writes a label onto its stored live prediction and queues the fold; `nil` for a duplicate.
+    private mutating func join(_ label: Label, to row: Row, model: Int64, at now: Int64) throws -> LabelChange {
+        // Decoded before anything is written, so an unreadable row rejects only this label.
+        let prediction = try storedPrediction(of: label, row)
+        let labeledAt: Int64? = row["labeled_at"]
+        var old: (label: Label, folding: LabelFolding)?
+        if labeledAt != nil {
+            let stored = try storedLabel(label, row, metricsColumn: "label_metrics")
+            if stored.sameTruth(as: label) { return nil }
+            // Rows from before label folding was stored were folded with the folding of the
+            // time, which is no longer known; today's is the best guess.
+            let code: String? = row["label_fold"]
+            old = (stored, code.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
+        }
+        let learnClasses = learnsClasses(label.model)
+        withSchema(label.model) { $0.observe(label, learnClasses: learnClasses) }
+        let folding = folding(label.model)
+        let (text, kind) = label.valueColumns
+        try setLabel(
+            model: model, id: label.id, text: text, kind: kind, metrics: Data(label.encodedMetrics()),
+            ts: label.timestamp, folding: folding, at: now)
+        let seq = try journal(model: model, label, folding: folding, replacing: old)
+        let event: CommittedEvent = withSchema(label.model) { s in
+            .label(
+                s.admitted(label), folding: folding, prediction: s.admitted(prediction),
+                replacing: old.map { (s.admitted($0.label), $0.folding) }, seq: seq)
+        }
+        folds.append(event)
+        return old == nil ? \.labeled : \.replacedLabels
+    }
+
+    /// Holds a label whose prediction has not arrived; `nil` when the same label is held already.
+    private mutating func hold(_ label: Label, model: Int64, at now: Int64) throws -> LabelChange {
+        let held = try db.cachedStatement(
+            sql: "SELECT label, label_kind, metrics FROM pending_labels WHERE model_id = ? AND ext_id = ?")
+        var change: LabelChange = \.pendingLabels
+        if let row = try Row.fetchOne(held, arguments: [model, label.id]) {
+            if try storedLabel(label, row, metricsColumn: "metrics").sameTruth(as: label) { return nil }
+            change = \.replacedLabels
+        }
+        let learnClasses = learnsClasses(label.model)
+        withSchema(label.model) { $0.observe(label, learnClasses: learnClasses) }
+        let (text, kind) = label.valueColumns
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO pending_labels (model_id, ext_id, label, label_kind, metrics, ts, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [model, label.id, text, kind, Data(label.encodedMetrics()), label.timestamp, now])
+        return change
     }
 
     /// The label a row holds, for comparison with a new one.

@@ -63,10 +63,35 @@ package final class AlertEngine: Sendable {
         rule.model == "*" ? models : models.filter { $0 == rule.model }
     }
 
+    /// One evaluation's alert changes: rule transitions, then what each notifier is sent.
     private func step(_ s: inout State, models: [String], reports: [String: MetricsDocument], at now: Int64)
         -> AlertChanges
     {
         var changes = AlertChanges()
+        let transitions = transitions(&s, models: models, reports: reports, at: now)
+        let (resolvedNow, firedNow) = record(transitions, in: &changes, &s)
+        s.recentlyResolved = s.recentlyResolved.filter { now - ($0.value.resolvedAt ?? now) < Self.resolvedRetention }
+        let groups = Self.groups(
+            firing: s.book.active.values.filter { $0.state == .firing }, resolved: Array(s.recentlyResolved.values))
+        for (name, notifier) in config.notifiers.sorted(by: { $0.key < $1.key }) {
+            let notified = Set(config.alerts.filter { $0.notify.contains(name) }.map(\.name))
+            switch notifier.type {
+            case .webhook:
+                planWebhook(name, notifier, groups: groups.filter { notified.contains($0.rule) }, &s, &changes, at: now)
+            case .alertmanager:
+                planPush(
+                    name, firing: groups.filter { notified.contains($0.rule) }.flatMap(\.firing),
+                    resolved: resolvedNow.filter { notified.contains($0.rule) },
+                    newlyFired: !firedNow.isDisjoint(with: notified), &s, &changes, at: now)
+            }
+        }
+        return changes
+    }
+
+    /// Every rule evaluated on its window's document, and the alerts of rules or models gone.
+    private func transitions(
+        _ s: inout State, models: [String], reports: [String: MetricsDocument], at now: Int64
+    ) -> [AlertTransition] {
         var transitions: [AlertTransition] = []
         for rule in config.alerts {
             for model in targets(of: rule, models) {
@@ -76,6 +101,13 @@ package final class AlertEngine: Sendable {
         }
         let rules = Set(config.alerts.map(\.name))
         transitions += s.book.retain(where: { rules.contains($0.rule) && models.contains($0.model) }, at: now)
+        return transitions
+    }
+
+    /// Transitions as state changes to save; returns the alerts resolved now and the rules fired now.
+    private func record(_ transitions: [AlertTransition], in changes: inout AlertChanges, _ s: inout State)
+        -> (resolved: [Alert], fired: Set<String>)
+    {
         var resolvedNow: [Alert] = []
         var firedNow = Set<String>()
         for t in transitions {
@@ -96,37 +128,36 @@ package final class AlertEngine: Sendable {
                     "rule": "\(t.alert.rule)", "model": "\(t.alert.model)", "fingerprint": "\(t.alert.fingerprint)",
                 ])
         }
-        s.recentlyResolved = s.recentlyResolved.filter { now - ($0.value.resolvedAt ?? now) < Self.resolvedRetention }
-        let groups = Self.groups(
-            firing: s.book.active.values.filter { $0.state == .firing }, resolved: Array(s.recentlyResolved.values))
-        for (name, notifier) in config.notifiers.sorted(by: { $0.key < $1.key }) {
-            let notified = Set(config.alerts.filter { $0.notify.contains(name) }.map(\.name))
-            let mine = groups.filter { notified.contains($0.rule) }
-            switch notifier.type {
-            case .webhook:
-                let before = s.planner.log[name] ?? [:]
-                for n in s.planner.plan(notifier: name, config: notifier, groups: mine, at: now) {
-                    let body = NotificationPayload.webhook(n, receiver: name, externalURL: externalURL)
-                    changes.outbox.append((name, JSONWriter.bytes(body)))
-                }
-                let after = s.planner.log[name] ?? [:]
-                for (key, record) in after where before[key] != record { changes.log.append((name, key, record)) }
-                for key in before.keys where after[key] == nil { changes.log.append((name, key, nil)) }
-            case .alertmanager:
-                let firing = mine.flatMap(\.firing)
-                let resolved = resolvedNow.filter { notified.contains($0.rule) }
-                let due = now - (s.lastPush[name] ?? Int64.min / 2) >= Self.resendDelay
-                guard !resolved.isEmpty || (!firing.isEmpty && (due || !firedNow.isDisjoint(with: notified))) else {
-                    continue
-                }
-                let validUntil = now + 4 * max(config.evaluationInterval.millis, Self.resendDelay)
-                let body = NotificationPayload.alertmanager(
-                    firing + resolved, validUntil: validUntil, externalURL: externalURL)
-                changes.outbox.append((name, JSONWriter.bytes(body)))
-                s.lastPush[name] = now
-            }
+        return (resolvedNow, firedNow)
+    }
+
+    /// Webhook notifications the planner finds due for a notifier's groups, and its log changes.
+    private func planWebhook(
+        _ name: String, _ notifier: NotifierConfig, groups: [AlertGroup], _ s: inout State,
+        _ changes: inout AlertChanges, at now: Int64
+    ) {
+        let before = s.planner.log[name] ?? [:]
+        for n in s.planner.plan(notifier: name, config: notifier, groups: groups, at: now) {
+            let body = NotificationPayload.webhook(n, receiver: name, externalURL: externalURL)
+            changes.outbox.append((name, JSONWriter.bytes(body)))
         }
-        return changes
+        let after = s.planner.log[name] ?? [:]
+        for (key, record) in after where before[key] != record { changes.log.append((name, key, record)) }
+        for key in before.keys where after[key] == nil { changes.log.append((name, key, nil)) }
+    }
+
+    /// An Alertmanager push of every firing and newly resolved alert, when one is due: something
+    /// resolved or fired now, or the resend delay has passed while something fires.
+    private func planPush(
+        _ name: String, firing: [Alert], resolved: [Alert], newlyFired: Bool, _ s: inout State,
+        _ changes: inout AlertChanges, at now: Int64
+    ) {
+        let due = now - (s.lastPush[name] ?? Int64.min / 2) >= Self.resendDelay
+        guard !resolved.isEmpty || (!firing.isEmpty && (due || newlyFired)) else { return }
+        let validUntil = now + 4 * max(config.evaluationInterval.millis, Self.resendDelay)
+        let body = NotificationPayload.alertmanager(firing + resolved, validUntil: validUntil, externalURL: externalURL)
+        changes.outbox.append((name, JSONWriter.bytes(body)))
+        s.lastPush[name] = now
     }
 
     static func groups(firing: [Alert], resolved: [Alert]) -> [AlertGroup] {

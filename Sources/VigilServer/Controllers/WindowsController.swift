@@ -95,42 +95,11 @@ struct WindowsController: Sendable {
         let model = try context.parameters.require("model")
         guard ModelName.isValid(model) else { throw APIError(.badRequest, "model must match [A-Za-z0-9_.-]{1,64}") }
         let now = clock.now
-        let (items, parseErrors) = try await ingest.parse(
-            request, context: context, kind: .reference)
-        let validator = EventValidator(config: config)
+        let (items, parseErrors) = try await ingest.parse(request, context: context, kind: .reference)
         var errors = parseErrors
-        var rows: [(prediction: Prediction, label: OutputValue?)] = []
-        for (index, item) in items {
-            guard case .object(var object) = item else {
-                errors.append(
-                    ItemError(index: index, id: nil, reason: .notAnObject, message: "item must be a JSON object"))
-                continue
-            }
-            if let named = object["model"], named != .string(model) {
-                errors.append(
-                    ItemError(
-                        index: index, id: EventValidator.echoedID(object), reason: .invalidModel,
-                        message: "item names another model than the path"))
-                continue
-            }
-            if object["model"] == nil { object.members.append(JSONMember(key: "model", value: .string(model))) }
-            // Reference rows fold into no time bucket, so a future event time is harmless there.
-            switch validator.prediction(.object(object), index: index, receivedAt: now, admitsFuture: true) {
-            case .success(let p):
-                var label: OutputValue?
-                if let raw = object["label"], raw != .null {
-                    guard let value = validator.output(raw) else {
-                        errors.append(
-                            ItemError(
-                                index: index, id: p.id, reason: .invalidLabel,
-                                message: "label must be a string, number or boolean, got \(raw.typeName)"))
-                        continue
-                    }
-                    label = value
-                }
-                rows.append((p, label))
-            case .failure(let e): errors.append(e)
-            }
+        let validator = EventValidator(config: config)
+        let rows = items.compactMap { index, item in
+            Self.referenceRow(item, index: index, model: model, validator: validator, at: now, errors: &errors)
         }
         guard !rows.isEmpty else {
             throw APIError(.badRequest, "the reference needs at least one valid prediction (\(errors.count) rejected)")
@@ -147,6 +116,42 @@ struct WindowsController: Sendable {
                 model: model, source: profile.source.rawValue, rows: profile.rows, labeled: profile.labeled,
                 rejected: errors.count,
                 errors: IngestController.listed(errors)))
+    }
+
+    /// One uploaded reference item as a prediction and its optional label, or its rejection
+    /// appended to `errors`.
+    private static func referenceRow(
+        _ item: JSONValue, index: Int, model: String, validator: EventValidator, at now: Int64,
+        errors: inout [ItemError]
+    ) -> (prediction: Prediction, label: OutputValue?)? {
+        guard case .object(var object) = item else {
+            errors.append(ItemError(index: index, id: nil, reason: .notAnObject, message: "item must be a JSON object"))
+            return nil
+        }
+        if let named = object["model"], named != .string(model) {
+            errors.append(
+                ItemError(
+                    index: index, id: EventValidator.echoedID(object), reason: .invalidModel,
+                    message: "item names another model than the path"))
+            return nil
+        }
+        if object["model"] == nil { object.members.append(JSONMember(key: "model", value: .string(model))) }
+        // Reference rows fold into no time bucket, so a future event time is harmless there.
+        switch validator.prediction(.object(object), index: index, receivedAt: now, admitsFuture: true) {
+        case .success(let p):
+            guard let raw = object["label"], raw != .null else { return (p, nil) }
+            guard let label = validator.output(raw) else {
+                errors.append(
+                    ItemError(
+                        index: index, id: p.id, reason: .invalidLabel,
+                        message: "label must be a string, number or boolean, got \(raw.typeName)"))
+                return nil
+            }
+            return (p, label)
+        case .failure(let e):
+            errors.append(e)
+            return nil
+        }
     }
 
     struct FreezeBody {
