@@ -11,5 +11,4 @@ package struct EvaluationSnapshot: Sendable {
 
     var documents: [Key: MetricsDocument] = [:]
     var exposition: [UInt8] = []
-    var evaluatedAt: Int64?
 }

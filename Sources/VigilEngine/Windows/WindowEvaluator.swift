@@ -50,7 +50,6 @@ package final class WindowEvaluator: Sendable {
     /// Every configured window of every model (all series, and each active version).
     private func snapshot(schemas: [String: ModelSchema], at now: Int64) async -> EvaluationSnapshot {
         var next = EvaluationSnapshot()
-        next.evaluatedAt = now
         let series = live.seriesKeys()
         for model in schemas.keys.sorted() {
             let versions = Set(series.filter { $0.model == model && !$0.isShadow }.map(\.version)).sorted()

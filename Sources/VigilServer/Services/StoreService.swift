@@ -1,11 +1,11 @@
 import Logging
 import ServiceLifecycle
-import VigilStorage
+import VigilCore
 
 /// Owns the store's lifetime: on graceful shutdown, after the server has drained, it lets every
 /// queued write commit and closes the database.
 struct StoreService: Service {
-    let store: SQLiteStore
+    let store: any StorageHealth
     let logger: Logger
 
     func run() async throws {
