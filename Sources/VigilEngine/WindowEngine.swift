@@ -38,7 +38,7 @@ package final class WindowEngine: Sendable {
         try AggregateRestorer(buckets: buckets, events: events, logger: logger).restore(live, at: now)
         let folds = FoldQueue(buckets: live, limit: config.limits.foldQueueItems)
         let reader = WindowReader(
-            config: config, live: live, buckets: buckets, references: references, registry: registry,
+            config: config, live: live, buckets: buckets, events: events, references: references, registry: registry,
             snapshot: Locked(EvaluationSnapshot()), folds: folds)
         self.live = live
         self.folds = folds

@@ -4,7 +4,7 @@ import VigilCore
 /// Every route the router serves. `buildRouter` registers exactly these, and a test checks
 /// them against `/openapi.yaml` both ways.
 public enum APIRoute: CaseIterable, Sendable {
-    case postPredictions, postLabels, listModels, modelMetrics, putReference, postReference, listAlerts, healthz,
+    case postPredictions, postLabels, listModels, modelMetrics, compareModel, putReference, postReference, listAlerts, healthz,
         readyz, metrics, openAPI
 
     public var method: HTTPRequest.Method {
@@ -21,7 +21,7 @@ public enum APIRoute: CaseIterable, Sendable {
     public var scope: RouteScope {
         switch self {
         case .postPredictions, .postLabels, .putReference, .postReference: .ingest
-        case .listModels, .modelMetrics, .listAlerts, .metrics: .read
+        case .listModels, .modelMetrics, .compareModel, .listAlerts, .metrics: .read
         case .healthz, .readyz, .openAPI: .open
         }
     }
@@ -33,6 +33,7 @@ public enum APIRoute: CaseIterable, Sendable {
         case .postLabels: "/v1/labels"
         case .listModels: "/v1/models"
         case .modelMetrics: "/v1/models/{model}/metrics"
+        case .compareModel: "/v1/models/{model}/compare"
         case .putReference, .postReference: "/v1/models/{model}/reference"
         case .listAlerts: "/v1/alerts"
         case .healthz: "/healthz"

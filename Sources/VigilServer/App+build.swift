@@ -177,6 +177,7 @@ struct RouteHandlers: Sendable {
     let models: ModelsController
     let health: HealthController
     let windows: WindowsController
+    let comparisons: ComparisonsController
     let alerts: AlertsController
 
     /// Hands each controller the capabilities it needs, and nothing else.
@@ -194,6 +195,9 @@ struct RouteHandlers: Sendable {
             config: services.config, registry: services.store.registry, documents: engine.reader,
             references: engine.references, ingest: ingest, metrics: services.metrics, bodies: services.bodies,
             clock: services.clock)
+        comparisons = ComparisonsController(
+            config: services.config, registry: services.store.registry, comparisons: engine.reader,
+            retainedSpan: engine.reader.retainedSpan, clock: services.clock)
         let alertEngine = engine.alerts
         alerts = AlertsController(active: { alertEngine?.active() ?? [] }, store: services.store)
     }
@@ -204,6 +208,7 @@ struct RouteHandlers: Sendable {
         case .postLabels: ingest.labels
         case .listModels: models.list
         case .modelMetrics: windows.metrics
+        case .compareModel: comparisons.compare
         case .putReference: windows.uploadReference
         case .postReference: windows.freezeReference
         case .listAlerts: alerts.list

@@ -205,6 +205,10 @@ enum Migrations {
                     UPDATE predictions SET shadow = 1 WHERE variant = 'shadow';
                     """)
         }
+        migrator.registerMigration("v8-shadow-pairs") { db in
+            // Shadows are read by event time for a comparison's agreement (few rows: a partial index).
+            try db.execute(sql: "CREATE INDEX predictions_shadows ON predictions(model_id, ts) WHERE shadow = 1")
+        }
         return migrator
     }
 }

@@ -123,6 +123,35 @@ extension SQLiteStore {
         }
     }
 
+    /// Shadow predictions with event time in [from, to] and the live predictions of the same
+    /// ids, with the live one's label; at most `limit` pairs, oldest first.
+    public func shadowPairs(model: String, from: Int64, to: Int64, limit: Int) async throws -> [ShadowPair] {
+        guard let modelID = modelIDs.withLock({ $0[model] }) else { return [] }
+        let names = modelNames()
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.model_id, s.ext_id, s.ts, s.version, s.variant, s.prediction, s.payload,
+                           l.ts AS l_ts, l.version AS l_version, l.variant AS l_variant, l.prediction AS l_prediction,
+                           l.payload AS l_payload, l.label, l.label_kind
+                    FROM predictions s INDEXED BY predictions_shadows
+                    JOIN predictions l ON l.model_id = s.model_id AND l.ext_id = s.ext_id AND l.shadow = 0
+                    WHERE s.model_id = ? AND s.shadow = 1 AND s.ts >= ? AND s.ts <= ?
+                    ORDER BY s.ts LIMIT ?
+                    """, arguments: [modelID, from, to, limit]
+            ).compactMap { row -> ShadowPair? in
+                let livePayload: Data = row["l_payload"]
+                guard let shadow = Self.prediction(row, names),
+                    let live = Prediction.decode(
+                        id: row["ext_id"], model: model, version: row["l_version"], variant: row["l_variant"],
+                        timestamp: row["l_ts"], outputText: row["l_prediction"], payload: Array(livePayload))
+                else { return nil }
+                return ShadowPair(live: live, shadow: shadow, label: Label.value(text: row["label"], kind: row["label_kind"]))
+            }
+        }
+    }
+
     /// A model's row id, creating the model (through the writer, which owns model rows) when it
     /// has none yet: an uploaded reference can come before any traffic.
     func modelID(_ model: String, at now: Int64) async throws -> Int64 {

@@ -1,6 +1,6 @@
 /// Reads one `models.<name>` block.
 enum ModelConfigParser {
-    static let keys = ["task", "positive_class", "features", "ranges", "segments", "reference", "label_ttl", "drift"]
+    static let keys = ["task", "positive_class", "features", "ranges", "segments", "reference", "label_ttl", "drift", "release"]
 
     static func read(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> ModelConfig {
         var model = ModelConfig()
@@ -27,6 +27,7 @@ enum ModelConfigParser {
                     if let v = r.int(rv, "\(p).first", in: 1...10_000_000) { model.referenceFirst = v }
                 }
             case "label_ttl": if let v = r.interval(value, p) { model.labelTTL = v }
+            case "release": model.release = ReleaseConfigParser.read(value, p, &r)
             default: readDrift(value, p, &model, &r)
             }
         }

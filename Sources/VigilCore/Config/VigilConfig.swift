@@ -150,6 +150,8 @@ public struct ModelConfig: Sendable, Equatable {
     public var driftAlpha = 0.05
     public var driftPSI = 0.2
     public var driftJS = 0.1
+    /// How releases of this model are judged (DESIGN §5).
+    public var release = ReleaseConfig()
     public init() {}
 }
 

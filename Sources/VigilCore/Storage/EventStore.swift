@@ -1,6 +1,18 @@
 /// A stored prediction with its label, if it has one (reference rows).
 public typealias ReferenceRow = (prediction: Prediction, label: OutputValue?)
 
+/// A shadow prediction, the live prediction of the same id, and the label they share.
+public struct ShadowPair: Sendable {
+    public var live: Prediction
+    public var shadow: Prediction
+    public var label: OutputValue?
+    public init(live: Prediction, shadow: Prediction, label: OutputValue?) {
+        self.live = live
+        self.shadow = shadow
+        self.label = label
+    }
+}
+
 /// Durable storage of events and the label join. `ingest` returns only after the items are
 /// committed, with the events the aggregates must fold; the store knows nothing of folding.
 public protocol EventStore: Sendable {
@@ -21,6 +33,9 @@ public protocol EventStore: Sendable {
     /// or those with event time in [from, to] (and `version`, if given).
     func referenceRows(model: String, from: Int64?, to: Int64?, version: String?, limit: Int) async throws
         -> [ReferenceRow]
+    /// Shadow predictions with event time in [from, to] beside the live predictions of the same
+    /// ids, with their shared label; at most `limit` pairs, oldest first.
+    func shadowPairs(model: String, from: Int64, to: Int64, limit: Int) async throws -> [ShadowPair]
     /// Deletes predictions with event time before `before` (event retention); returns how many.
     func deleteEvents(before: Int64) async throws -> Int
 }

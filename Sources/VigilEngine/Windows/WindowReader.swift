@@ -19,6 +19,7 @@ package struct WindowReader: MetricsDocuments {
     let config: VigilConfig
     let live: LiveBuckets
     let buckets: any BucketStore
+    let events: any EventStore
     let references: ReferenceManager
     let registry: ModelRegistry
     let snapshot: Locked<EvaluationSnapshot>
@@ -84,4 +85,40 @@ package struct WindowReader: MetricsDocuments {
         return try await document(
             SeriesSelector(model: model, version: version, variant: variant), window: window, endingAt: endingAt ?? now)
     }
+}
+
+/// The comparisons of two sides of a model as the HTTP layer and the alert engine read them.
+package protocol Comparisons: Sendable {
+    /// Two sides' window ending `endingAt` (now when `nil`), compared (DESIGN §5).
+    func comparison(
+        model: String, baseline: ComparisonSide, candidate: ComparisonSide, window: TimeLength, endingAt: Int64?,
+        now: Int64
+    ) async throws -> ComparisonDocument
+}
+
+extension WindowReader: Comparisons {
+    /// Both sides merged over the same span through the one read path, then compared with the
+    /// model's release configuration.
+    package func comparison(
+        model: String, baseline: ComparisonSide, candidate: ComparisonSide, window: TimeLength, endingAt: Int64?,
+        now: Int64
+    ) async throws -> ComparisonDocument {
+        await folds.settled()
+        let span = LiveBuckets.span(width: window.millis, at: endingAt ?? now)
+        let a = try await merged(baseline.selector(model: model), span: span)
+        let b = try await merged(candidate.selector(model: model), span: span)
+        let context = references.context(model, schema: registry.schema(model))
+        var document = ComparisonDocument.build(
+            model: model, window: window.text, span: span, baseline: (baseline, a), candidate: (candidate, b),
+            task: context.task, positiveClass: context.positiveClass, release: config.model(model).release)
+        if baseline.isShadow || candidate.isShadow {
+            let pairs = try await events.shadowPairs(
+                model: model, from: span.from, to: span.to, limit: Self.maxShadowPairs)
+            document.addShadows(pairs: pairs, task: context.task)
+        }
+        return document
+    }
+
+    /// Shadow pairs read for one comparison at most.
+    static let maxShadowPairs = 200_000
 }

@@ -33,26 +33,10 @@ struct WindowsController: Sendable {
             throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
         }
         let query = request.uri.queryParameters
-        let window = try self.window(query["window"].map(String.init))
-        var endingAt: Int64?
-        if let raw = query["to"].map(String.init) {
-            // Like every timestamp: RFC 3339 or finite Unix seconds within 1970–9999 (no NaN,
-            // infinities or values whose milliseconds overflow).
-            guard let ts = Timestamp.parseRFC3339(raw) ?? Double(raw).flatMap({ Timestamp.parse(.number($0)) })
-            else {
-                throw APIError(
-                    .badRequest, "'to' must be an RFC 3339 timestamp or Unix seconds between 1970 and 9999")
-            }
-            endingAt = ts
-        } else if window.millis > documents.retainedSpan {
-            throw APIError(
-                .badRequest,
-                "window \(window.text) is longer than the \(documents.retainedSpan / 3_600_000)h kept in memory; pass 'to' to merge it from storage"
-            )
-        }
+        let span = try WindowQuery(query, config: config, retainedSpan: documents.retainedSpan)
         let report = try await documents.document(
-            model: model, window: window, version: nonEmpty(query["version"]), variant: nonEmpty(query["variant"]),
-            endingAt: endingAt, now: clock.now)
+            model: model, window: span.window, version: nonEmpty(query["version"]),
+            variant: nonEmpty(query["variant"]), endingAt: span.endingAt, now: clock.now)
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(report.json()))))
@@ -61,25 +45,6 @@ struct WindowsController: Sendable {
     private func nonEmpty(_ value: Substring?) -> String? {
         guard let value, !value.isEmpty else { return nil }
         return String(value)
-    }
-
-    /// The requested window: `1h` by default (or the first configured one), any width up to the
-    /// longest kept in memory.
-    private func window(_ raw: String?) throws -> TimeLength {
-        let windows = config.windows
-        guard let raw else {
-            return windows.first(where: { $0.millis == 3_600_000 }) ?? windows.first
-                ?? TimeLength(millis: 3_600_000, text: "1h")
-        }
-        if let configured = windows.first(where: { $0.text == raw }) { return configured }
-        let longest = config.storage.aggregateRetention
-        guard let interval = TimeLength.parse(raw), interval.millis >= 60_000, interval.millis <= longest.millis else {
-            throw APIError(
-                .badRequest,
-                "window must be a duration from 1m to the aggregate retention (\(longest.text)), such as 5m, 1h or 24h"
-            )
-        }
-        return interval
     }
 
     // MARK: - References

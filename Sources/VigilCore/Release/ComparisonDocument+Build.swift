@@ -1,0 +1,204 @@
+import VigilStats
+
+/// One side's estimate of a metric: its value, the variance of one observation and how many
+/// observations it rests on. `successes` is set for rates (tested on counts).
+struct SideEstimate {
+    var value: Double
+    var variance: Double
+    var n: Int
+    var successes: Int?
+
+    static func rate(_ successes: Int, _ trials: Int) -> SideEstimate? {
+        guard trials > 0 else { return nil }
+        let p = Double(successes) / Double(trials)
+        return SideEstimate(value: p, variance: p * (1 - p), n: trials, successes: successes)
+    }
+
+    /// A rate from expected (fractional) counts: CBPE's estimates.
+    static func expectedRate(_ successes: Double, _ trials: Double) -> SideEstimate? {
+        guard trials >= 1 else { return nil }
+        let p = successes / trials
+        let n = Int(trials.rounded())
+        return SideEstimate(value: p, variance: p * (1 - p), n: n, successes: Int((p * Double(n)).rounded()))
+    }
+
+    static func mean(_ m: Moments) -> SideEstimate? {
+        guard let v = m.sampleVariance else { return nil }
+        return SideEstimate(value: m.mean, variance: v, n: m.count)
+    }
+
+    /// The p-quantile from a sketch, with the asymptotic variance of a sample quantile,
+    /// p(1−p)/f(q)², the density f estimated from the sketch by a central difference over ±2%.
+    static func quantile(_ sketch: QuantileSketch, _ p: Double, count: Int) -> SideEstimate? {
+        let h = 0.02
+        guard count >= 20, let q = sketch.quantile(p), let high = sketch.quantile(min(1, p + h)),
+            let low = sketch.quantile(max(0, p - h))
+        else { return nil }
+        let spread = high - low
+        // A flat stretch (many equal values) has no density to speak of: no test.
+        guard spread > 0 else { return SideEstimate(value: q, variance: 0, n: count) }
+        let density = 2 * h / spread
+        return SideEstimate(value: q, variance: p * (1 - p) / (density * density), n: count)
+    }
+}
+
+extension ComparisonDocument {
+    /// The comparison of two sides' merged buckets over one window.
+    public static func build(
+        model: String, window: String, span: (from: Int64, to: Int64),
+        baseline: (side: ComparisonSide, buckets: BucketAggregate),
+        candidate: (side: ComparisonSide, buckets: BucketAggregate),
+        task: ModelTask, positiveClass: String?, release: ReleaseConfig
+    ) -> ComparisonDocument {
+        let (a, b) = (baseline.buckets, candidate.buckets)
+        var document = ComparisonDocument(
+            model: model, window: window, from: span.from, to: span.to,
+            baseline: ComparisonSideSummary(side: baseline.side, predictions: a.predictions, labeled: a.labeled),
+            candidate: ComparisonSideSummary(side: candidate.side, predictions: b.predictions, labeled: b.labeled))
+        let available = pairs(a, b, task: task, positiveClass: positiveClass).compactMap { id, estimates, provisional in
+            estimates.map { (id, $0.0, $0.1, provisional) }
+        }
+        // Default guardrails: realized quality once labels give it, CBPE's estimates before.
+        let defaultFamily = available.contains { $0.0.name.hasPrefix("quality_") } ? "quality_" : "estimated_"
+        var entries = available.map { id, x, y, provisional in
+            entry(
+                id, x, y, provisional: provisional, defaultGuardrail: id.name.hasPrefix(defaultFamily),
+                release: release)
+        }
+        let adjusted = HypothesisTests.benjaminiHochberg(entries.compactMap(\.pValue))
+        var next = adjusted.makeIterator()
+        for i in entries.indices where entries[i].pValue != nil { entries[i].pValueAdjusted = next.next() }
+        document.metrics = entries
+        document.decide(release)
+        return document
+    }
+
+    /// The metrics both sides are compared on, each with both sides' estimates when both have one.
+    static func pairs(_ a: BucketAggregate, _ b: BucketAggregate, task: ModelTask, positiveClass: String?)
+        -> [(ComparisonMetricID, (SideEstimate, SideEstimate)?, Bool)]
+    {
+        func both(_ f: (BucketAggregate) -> SideEstimate?) -> (SideEstimate, SideEstimate)? {
+            guard let x = f(a), let y = f(b) else { return nil }
+            return (x, y)
+        }
+        var out: [(ComparisonMetricID, (SideEstimate, SideEstimate)?, Bool)] = []
+        switch task {
+        case .binary, .multiclass:
+            out.append((ComparisonMetricID("quality_accuracy"), both { w in
+                let correct = w.confusion.classes.reduce(0) { $0 + w.confusion.count(truth: $1, predicted: $1) }
+                return .rate(correct, w.confusion.total)
+            }, false))
+            if let positive = positiveClass {
+                out.append((ComparisonMetricID("quality_precision"), both { w in
+                    let predicted = w.confusion.classes.reduce(0) { $0 + w.confusion.count(truth: $1, predicted: positive) }
+                    return .rate(w.confusion.count(truth: positive, predicted: positive), predicted)
+                }, false))
+                out.append((ComparisonMetricID("quality_recall"), both { w in
+                    .rate(w.confusion.count(truth: positive, predicted: positive), w.confusion.scores(of: positive).support)
+                }, false))
+                let e = { (w: BucketAggregate) in w.expected }
+                out.append((ComparisonMetricID("estimated_accuracy"), both { w in
+                    .expectedRate(e(w).truePositives + e(w).trueNegatives, Double(e(w).count))
+                }, true))
+                out.append((ComparisonMetricID("estimated_precision"), both { w in
+                    .expectedRate(e(w).truePositives, e(w).truePositives + e(w).falsePositives)
+                }, true))
+                out.append((ComparisonMetricID("estimated_recall"), both { w in
+                    .expectedRate(e(w).truePositives, e(w).truePositives + e(w).falseNegatives)
+                }, true))
+            }
+        case .regression:
+            out.append((ComparisonMetricID("quality_mae"), both { w in
+                let r = w.regression
+                guard r.count >= 2 else { return nil }
+                let n = Double(r.count)
+                let mae = r.absoluteErrorSum / n
+                return SideEstimate(value: mae, variance: max(0, (r.squaredErrorSum - n * mae * mae) / (n - 1)), n: r.count)
+            }, false))
+        case .generative:
+            break
+        }
+        for (source, key) in [("prediction", \BucketAggregate.predictionMetrics), ("label", \BucketAggregate.labelMetrics)] {
+            let names = Set(a[keyPath: key].keys).intersection(b[keyPath: key].keys).sorted()
+            for name in names {
+                let (x, y) = (a[keyPath: key][name]!, b[keyPath: key][name]!)
+                let mean = (SideEstimate.mean(x.moments), SideEstimate.mean(y.moments))
+                out.append((ComparisonMetricID("metric_value", metricName: name, source: source, stat: "mean"),
+                    mean.0.flatMap { m in mean.1.map { (m, $0) } }, false))
+                guard Self.isLatencyLike(name) else { continue }
+                let p95 = (
+                    SideEstimate.quantile(x.sketch, 0.95, count: x.moments.count),
+                    SideEstimate.quantile(y.sketch, 0.95, count: y.moments.count)
+                )
+                out.append((ComparisonMetricID("metric_value", metricName: name, source: source, stat: "p95"),
+                    p95.0.flatMap { m in p95.1.map { (m, $0) } }, false))
+            }
+        }
+        return out
+    }
+
+    /// Latency, duration and time metrics get a p95 entry (a variance increase shows there
+    /// before it moves the mean), and are better lower.
+    static func isLatencyLike(_ name: String) -> Bool {
+        let n = name.lowercased()
+        return ["latency", "duration", "elapsed", "response_time"].contains { n.contains($0) }
+            || ["_ms", "_seconds", "_us"].contains { n.hasSuffix($0) }
+    }
+
+    /// The natural direction of an entry, when its name tells.
+    static func naturalDirection(_ id: ComparisonMetricID) -> MetricDirection? {
+        switch id.name {
+        case "quality_mae", "quality_rmse": return .lowerIsBetter
+        case let n where n.hasPrefix("quality_") || n.hasPrefix("estimated_"): return .higherIsBetter
+        default:
+            guard let name = id.metricName else { return nil }
+            return isLatencyLike(name) || ["error", "cost", "hallucination", "toxicity", "violation"].contains {
+                name.lowercased().contains($0)
+            } ? .lowerIsBetter : nil
+        }
+    }
+
+    /// One entry: fixed-horizon interval and test, always-valid interval and p-value, and the
+    /// release configuration's say on it.
+    static func entry(
+        _ id: ComparisonMetricID, _ x: SideEstimate, _ y: SideEstimate, provisional: Bool, defaultGuardrail: Bool,
+        release: ReleaseConfig
+    ) -> ComparisonEntry {
+        let guardrail = release.guardrails.first { $0.matches(id) }
+        let success = release.success.first { $0.matches(id) }
+        let configured = guardrail ?? success
+        let isDefaultGuardrail = release.guardrails.isEmpty && defaultGuardrail
+        var e = ComparisonEntry(
+            id: id, baseline: x.value, candidate: y.value, test: "welch_t", n: (x.n, y.n),
+            direction: configured?.direction ?? naturalDirection(id), limit: configured?.limit,
+            guardrail: guardrail != nil || isDefaultGuardrail, success: success != nil, provisional: provisional,
+            variances: (x.variance, y.variance))
+        let d = y.value - x.value
+        if let s1 = x.successes, let s2 = y.successes {
+            e.test = "two_proportion_z"
+            e.interval = HypothesisTests.proportionDifferenceInterval(successes1: s1, trials1: x.n, successes2: s2, trials2: y.n)
+            e.pValue = HypothesisTests.twoProportionZ(successes1: s1, trials1: x.n, successes2: s2, trials2: y.n)?.pValue
+            e.margin = e.guardrail ? configured?.margin ?? 0.01 : configured?.margin
+        } else if id.stat == "p95" {
+            e.test = "quantile_z"
+            let se = (x.variance / Double(x.n) + y.variance / Double(y.n)).squareRoot()
+            if se > 0 {
+                e.interval = Interval95(lower: d - HypothesisTests.z95 * se, upper: d + HypothesisTests.z95 * se)
+                e.pValue = 2 * SpecialFunctions.normalSurvival(abs(d) / se)
+            }
+            e.margin = e.guardrail ? configured?.margin ?? 0.05 * abs(x.value) : configured?.margin
+        } else {
+            e.interval = HypothesisTests.welchInterval(
+                mean1: x.value, variance1: x.variance, count1: x.n, mean2: y.value, variance2: y.variance, count2: y.n)
+            e.pValue = HypothesisTests.welch(
+                mean1: x.value, variance1: x.variance, count1: x.n, mean2: y.value, variance2: y.variance, count2: y.n)?
+                .pValue
+            e.margin = e.guardrail ? configured?.margin ?? 0.05 * abs(x.value) : configured?.margin
+        }
+        e.sequential = ConfidenceSequence.result(
+            difference: d, standardError2: x.variance / Double(x.n) + y.variance / Double(y.n), n: x.n + y.n,
+            tuning: release.sequentialTuning)
+        if let improvement = e.improvement { e.worse = improvement.upper < 0 }
+        return e
+    }
+}

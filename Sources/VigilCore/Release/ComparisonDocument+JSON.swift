@@ -1,0 +1,79 @@
+import VigilStats
+
+extension ComparisonDocument {
+    /// The document of DESIGN §5: `null` where a value cannot be computed, never NaN.
+    public func json() -> JSONValue {
+        .object([
+            ("model", .string(model)), ("window", .string(window)),
+            ("from", .string(Timestamp.format(from))), ("to", .string(Timestamp.format(to))),
+            ("baseline", Self.json(baseline)), ("candidate", Self.json(candidate)),
+            ("metrics", .array(metrics.map(Self.json))),
+            ("agreement", agreement.map(Self.json) ?? .null),
+            ("paired", .array(paired.map(Self.json))),
+            ("verdict", .string(verdict.rawValue)), ("reason", .string(reason)),
+            ("needed_per_side", neededPerSide.map { .from($0) } ?? .null),
+            ("provisional", .bool(provisional)),
+        ])
+    }
+
+    static func number(_ x: Double?) -> JSONValue {
+        guard let x, x.isFinite else { return .null }
+        return .number(x)
+    }
+
+    static func json(_ i: Interval95?) -> JSONValue {
+        guard let i, i.lower.isFinite, i.upper.isFinite else { return .null }
+        return .array([.number(i.lower), .number(i.upper)])
+    }
+
+    static func json(_ s: ComparisonSideSummary) -> JSONValue {
+        .object([
+            ("version", .from(s.side.version)), ("variant", .from(s.side.variant)),
+            ("predictions", .from(s.predictions)), ("labeled", .from(s.labeled)),
+            ("label_coverage", number(s.labelCoverage)),
+        ])
+    }
+
+    static func json(_ e: ComparisonEntry) -> JSONValue {
+        var pairs: [(String, JSONValue)] = [("name", .string(e.id.name))]
+        if let name = e.id.metricName {
+            pairs += [("metric_name", .string(name)), ("source", .from(e.id.source)), ("stat", .from(e.id.stat))]
+        }
+        pairs += [
+            ("baseline", number(e.baseline)), ("candidate", number(e.candidate)),
+            ("difference", number(e.difference)), ("interval", json(e.interval)), ("test", .string(e.test)),
+            ("p_value", number(e.pValue)), ("p_value_adjusted", number(e.pValueAdjusted)),
+            (
+                "sequential",
+                e.sequential.map { .object([("interval", json($0.interval)), ("p_value", number($0.pValue))]) }
+                    ?? .null
+            ),
+            ("n", .array([.from(e.n.baseline), .from(e.n.candidate)])),
+            ("direction", .from(e.direction?.rawValue)), ("margin", number(e.margin)), ("limit", number(e.limit)),
+            ("guardrail", .bool(e.guardrail)), ("success", .bool(e.success)), ("worse", .from(e.worse)),
+            ("provisional", .bool(e.provisional)),
+        ]
+        return .object(pairs)
+    }
+
+    static func json(_ a: ShadowAgreement) -> JSONValue {
+        .object([
+            ("rate", number(a.rate)), ("interval", json(a.interval)), ("n", .from(a.n)),
+            (
+                "matrix",
+                .object([
+                    ("labels", .array(a.labels.map { .string($0) })),
+                    ("matrix", .array(a.matrix.map { .array($0.map { .from($0) }) })),
+                ])
+            ),
+        ])
+    }
+
+    static func json(_ p: PairedEntry) -> JSONValue {
+        .object([
+            ("name", .string(p.id.name)), ("metric_name", .from(p.id.metricName)),
+            ("baseline", number(p.baseline)), ("candidate", number(p.candidate)), ("test", .string(p.test)),
+            ("statistic", number(p.statistic)), ("p_value", number(p.pValue)), ("n", .from(p.n)),
+        ])
+    }
+}

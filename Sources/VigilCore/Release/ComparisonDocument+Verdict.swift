@@ -1,0 +1,115 @@
+import Foundation
+import VigilStats
+
+/// The verdict (DESIGN §5, Spotify's rule on the always-valid results): roll back on a guardrail
+/// significantly worse or an absolute limit broken; promote when every guardrail is non-inferior
+/// within its margin and, when success metrics are configured, one is significantly better;
+/// otherwise inconclusive, with the sample size per side that would decide it.
+extension ComparisonDocument {
+    mutating func decide(_ release: ReleaseConfig) {
+        let minSamples = release.minSamples
+        let guardrails = metrics.filter(\.guardrail)
+        guard baseline.predictions >= minSamples, candidate.predictions >= minSamples else {
+            verdict = .inconclusive
+            reason = "fewer than \(minSamples) predictions on a side (baseline \(baseline.predictions), candidate \(candidate.predictions))"
+            neededPerSide = max(minSamples, guardrails.compactMap(Self.neededPerSide).max() ?? 0)
+            return
+        }
+        // Only entries with enough samples on both sides may decide anything.
+        let decisive = guardrails.filter { $0.n.baseline >= minSamples && $0.n.candidate >= minSamples }
+        if rollback(decisive) { return }
+        let missing = release.guardrails.filter { config in !metrics.contains { config.matches($0.id) } }
+        if let first = missing.first {
+            verdict = .inconclusive
+            reason = "guardrail \(Self.configName(first)) has no data on both sides"
+            return
+        }
+        guard !guardrails.isEmpty else {
+            verdict = .inconclusive
+            reason = "no guardrail has data on both sides yet (labels, CBPE estimates or configured metrics)"
+            return
+        }
+        let undecided = guardrails.filter { entry in
+            guard decisive.contains(where: { $0.id == entry.id }), let imp = entry.improvement else { return true }
+            return imp.lower <= -(entry.margin ?? 0)
+        }
+        let successes = metrics.filter(\.success)
+        let better = successes.filter { entry in
+            entry.n.baseline >= minSamples && entry.n.candidate >= minSamples && (entry.improvement?.lower ?? 0) > 0
+        }
+        if undecided.isEmpty && (release.success.isEmpty || !better.isEmpty) {
+            verdict = .promote
+            provisional = !guardrails.contains { !$0.provisional }
+            reason =
+                better.first.map { "\($0.id.display) improved by \(Self.format($0.difference)) and every guardrail is within its margin" }
+                ?? "every guardrail is within its margin (\(guardrails.map(\.id.display).joined(separator: ", ")))"
+            return
+        }
+        verdict = .inconclusive
+        provisional = !guardrails.contains { !$0.provisional }
+        if let first = undecided.first {
+            reason = "\(first.id.display) is not yet shown non-inferior within its margin \(Self.format(first.margin ?? 0))"
+        } else {
+            reason = "no success metric is significantly better yet"
+        }
+        let needed = (undecided.isEmpty ? successes : undecided).compactMap(Self.neededPerSide)
+        neededPerSide = needed.max().map { max($0, minSamples) }
+    }
+
+    /// Rolls back when a decisive guardrail breaks its limit or is significantly worse; labelled
+    /// evidence first, so a verdict is provisional only when CBPE alone decided it.
+    private mutating func rollback(_ decisive: [ComparisonEntry]) -> Bool {
+        // The strongest evidence names the reason: the smallest always-valid p-value first.
+        let ordered = (decisive.filter { !$0.provisional } + decisive.filter(\.provisional)).enumerated()
+            .sorted { a, b in
+                (a.element.provisional ? 1 : 0, a.element.sequential?.pValue ?? 1, a.offset)
+                    < (b.element.provisional ? 1 : 0, b.element.sequential?.pValue ?? 1, b.offset)
+            }.map(\.element)
+        if let broken = ordered.first(where: \.breaksLimit) {
+            verdict = .rollback
+            provisional = broken.provisional
+            let side = broken.direction == .lowerIsBetter ? "above" : "below"
+            reason = "\(broken.id.display) is \(Self.format(broken.candidate)), \(side) its limit \(Self.format(broken.limit ?? 0))"
+            return true
+        }
+        if let worse = ordered.first(where: { $0.worse == true }) {
+            verdict = .rollback
+            provisional = worse.provisional
+            let moved = worse.difference < 0 ? "fell" : "rose"
+            reason = "\(worse.id.display) \(moved) by \(Self.format(abs(worse.difference))) (always-valid p=\(Self.format(worse.sequential?.pValue ?? 1)))"
+            return true
+        }
+        return false
+    }
+
+    /// Per side, the sample size at which the observed difference would decide the entry: prove
+    /// it worse when it points that way, non-inferior within its margin otherwise.
+    static func neededPerSide(_ entry: ComparisonEntry) -> Int? {
+        guard let direction = entry.direction else { return nil }
+        let improvement = entry.difference * direction.sign
+        let distance = improvement < 0 ? -improvement : improvement + (entry.margin ?? 0)
+        return HypothesisTests.sampleSizePerSide(
+            difference: distance, variance1: entry.variances.baseline, variance2: entry.variances.candidate)
+    }
+
+    static func configName(_ c: ReleaseMetricConfig) -> String {
+        [c.metric, c.name, c.stat].compactMap { $0 }.joined(separator: " ")
+    }
+
+    /// Four significant digits.
+    static func format(_ x: Double) -> String {
+        guard x.isFinite else { return "\(x)" }
+        if x == 0 { return "0" }
+        let magnitude = abs(x)
+        if magnitude >= 1e-3 && magnitude < 1e6 {
+            let digits = max(0, 3 - Int(log10(magnitude).rounded(.down)))
+            var text = String(format: "%.\(digits)f", x)
+            if text.contains(".") {
+                while text.hasSuffix("0") { text.removeLast() }
+                if text.hasSuffix(".") { text.removeLast() }
+            }
+            return text
+        }
+        return String(format: "%.3g", x)
+    }
+}

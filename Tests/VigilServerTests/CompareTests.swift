@@ -1,0 +1,252 @@
+import Foundation
+import HummingbirdTesting
+import Testing
+import VigilCore
+import VigilEngine
+import VigilStats
+
+@testable import VigilServer
+
+/// `GET /v1/models/{m}/compare` end to end through HTTP (issue 12): traffic on two sides of a
+/// model, labels for it, and the verdict the comparison gives.
+@Suite struct CompareTests {
+    static let t0: Int64 = 1_795_608_000_000
+
+    /// A binary fraud model's side: `n` predictions, half predicted fraud, of which `precision`
+    /// are fraud; of those predicted ok, `okPrecision` are ok. Seeded, so every run is the same.
+    static func side(
+        _ prefix: String, n: Int, precision: Double, okPrecision: Double = 0.9, version: String = "v1",
+        variant: String? = nil, seed: UInt64
+    ) -> (predictions: [JSONValue], labels: [JSONValue]) {
+        var random = SplitMix64(state: seed)
+        var predictions: [JSONValue] = []
+        var labels: [JSONValue] = []
+        for i in 0..<n {
+            let fraud = i % 2 == 0
+            let right = Double.random(in: 0..<1, using: &random) < (fraud ? precision : okPrecision)
+            let truth = fraud == right ? "fraud" : "ok"
+            var item: [(String, JSONValue)] = [
+                ("id", .string("\(prefix)\(i)")), ("model", .string("fraud")), ("version", .string(version)),
+                ("timestamp", .number(Double(t0 - 1_800_000 + Int64(i % 1000) * 1000) / 1000)),
+                ("prediction", .string(fraud ? "fraud" : "ok")), ("confidence", .number(0.8)),
+                ("features", .object([("amount", .number(Double(i % 100)))])),
+            ]
+            if let variant { item.append(("variant", .string(variant))) }
+            predictions.append(.object(item))
+            labels.append(.object([("id", .string("\(prefix)\(i)")), ("model", .string("fraud")), ("label", .string(truth))]))
+        }
+        return (predictions, labels)
+    }
+
+    static var config: VigilConfig {
+        var config = VigilConfig()
+        var model = ModelConfig()
+        model.task = .binary
+        model.positiveClass = "fraud"
+        config.models["fraud"] = model
+        return config
+    }
+
+    /// Runs `body` with traffic from `sides` stored, labels included.
+    static func withTraffic(
+        _ sides: [(predictions: [JSONValue], labels: [JSONValue])], config: VigilConfig = config,
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        try await withEngineApp(config, clock: ManualClock(t0)) { client, _ in
+            for side in sides {
+                for (path, items) in [("/v1/predictions", side.predictions), ("/v1/labels", side.labels)] {
+                    for start in stride(from: 0, to: items.count, by: 2_000) {
+                        let batch = JSONWriter.string(.array(Array(items[start..<min(start + 2_000, items.count)])))
+                        let (status, response, _) = try await client.send(.post, path, batch)
+                        #expect(status == .ok)
+                        #expect(response?["rejected"]?.numberValue ?? 0 == 0, "\(response.map(JSONWriter.string) ?? "")")
+                    }
+                }
+            }
+            try await body(client)
+        }
+    }
+
+    static func compare(_ client: any TestClientProtocol, _ query: String) async throws -> JSONValue {
+        let (status, document, text) = try await client.send(.get, "/v1/models/fraud/compare?\(query)")
+        #expect(status == .ok, "\(text)")
+        return try #require(document)
+    }
+
+    static func entry(_ document: JSONValue, _ name: String) -> JSONValue? {
+        document["metrics"]?.array.first { $0["name"]?.stringValue == name }
+    }
+
+    @Test func aClearlyWorseCandidateIsRolledBack() async throws {
+        let baseline = Self.side("b", n: 6_000, precision: 0.85, variant: "control", seed: 1)
+        let candidate = Self.side("c", n: 6_000, precision: 0.70, version: "v2", variant: "canary", seed: 2)
+        try await Self.withTraffic([baseline, candidate]) { client in
+            let document = try await Self.compare(client, "baseline=variant:control&candidate=variant:canary&window=1h")
+            #expect(document["verdict"]?.stringValue == "rollback")
+            let reason = try #require(document["reason"]?.stringValue)
+            #expect(reason.hasPrefix("quality_precision fell by"), "\(reason)")
+            #expect(document["baseline"]?["predictions"]?.numberValue == 6_000)
+            #expect(document["candidate"]?["label_coverage"]?.numberValue == 1)
+            let precision = try #require(Self.entry(document, "quality_precision"))
+            let (b, c) = (precision["baseline"]!.numberValue!, precision["candidate"]!.numberValue!)
+            #expect(abs(b - 0.85) < 0.02 && abs(c - 0.70) < 0.02)
+            #expect(abs(precision["difference"]!.numberValue! - (c - b)) < 1e-12)
+            #expect(precision["test"]?.stringValue == "two_proportion_z")
+            #expect(precision["worse"] == .bool(true))
+            #expect(precision["guardrail"] == .bool(true))
+            #expect(precision["direction"]?.stringValue == "higher_is_better")
+            // The always-valid interval is wider than the fixed-horizon one around the same difference.
+            let fixed = try #require(precision["interval"]?.array.compactMap { $0.numberValue })
+            let sequential = try #require(precision["sequential"]?["interval"]?.array.compactMap { $0.numberValue })
+            #expect(sequential[0] < fixed[0] && fixed[1] < sequential[1] && sequential[1] < 0)
+            #expect(precision["p_value_adjusted"]!.numberValue! >= precision["p_value"]!.numberValue!)
+            #expect(precision["n"]?.array.compactMap { $0.numberValue } == [3_000, 3_000])
+        }
+    }
+
+    @Test func aClearlyBetterCandidateIsPromoted() async throws {
+        let baseline = Self.side("b", n: 6_000, precision: 0.85, variant: "control", seed: 3)
+        let candidate = Self.side(
+            "c", n: 6_000, precision: 0.92, okPrecision: 0.95, version: "v2", variant: "canary", seed: 4)
+        try await Self.withTraffic([baseline, candidate]) { client in
+            let document = try await Self.compare(client, "baseline=variant:control&candidate=variant:canary")
+            #expect(document["verdict"]?.stringValue == "promote", "\(document["reason"]?.stringValue ?? "")")
+            #expect(document["provisional"] == .bool(false))
+            #expect(document["needed_per_side"] == .null)
+            for name in ["quality_accuracy", "quality_precision", "quality_recall"] {
+                let e = try #require(Self.entry(document, name))
+                #expect(e["guardrail"] == .bool(true) && e["worse"] == .bool(false), "\(name)")
+                #expect(e["margin"]?.numberValue == 0.01)
+            }
+            // With labels, CBPE's estimates are reported but are not the guardrails.
+            #expect(Self.entry(document, "estimated_precision")?["guardrail"] == .bool(false))
+            #expect(Self.entry(document, "estimated_precision")?["provisional"] == .bool(true))
+        }
+    }
+
+    @Test func twelveAgainstTwelveIsInconclusiveWithTheSampleNeeded() async throws {
+        let baseline = Self.side("b", n: 12, precision: 0.85, variant: "control", seed: 5)
+        let candidate = Self.side("c", n: 12, precision: 0.70, version: "v2", variant: "canary", seed: 6)
+        try await Self.withTraffic([baseline, candidate]) { client in
+            let document = try await Self.compare(client, "baseline=variant:control&candidate=variant:canary")
+            #expect(document["verdict"]?.stringValue == "inconclusive")
+            #expect(document["reason"]?.stringValue?.hasPrefix("fewer than 200 predictions on a side") == true)
+            let needed = try #require(document["needed_per_side"]?.numberValue)
+            #expect(needed >= 200)
+        }
+    }
+
+    @Test func aSideWithNoTrafficIsReportedNotAnError() async throws {
+        let baseline = Self.side("b", n: 300, precision: 0.85, variant: "control", seed: 7)
+        try await Self.withTraffic([baseline]) { client in
+            let document = try await Self.compare(client, "baseline=variant:control&candidate=version:v9")
+            #expect(document["candidate"]?["predictions"]?.numberValue == 0)
+            #expect(document["verdict"]?.stringValue == "inconclusive")
+            #expect(document["metrics"]?.array.isEmpty == true)
+        }
+    }
+
+    @Test(arguments: [
+        ("baseline=variant:control", 400), ("baseline=control&candidate=variant:canary", 400),
+        ("baseline=variant:&candidate=variant:canary", 400), ("baseline=variant:a,variant:b&candidate=version:v1", 400),
+        ("baseline=colour:red&candidate=version:v1", 400),
+        ("baseline=variant:control&candidate=variant:canary&window=0m", 400),
+    ])
+    func malformedSidesAre400(query: String, status: Int) async throws {
+        try await Self.withTraffic([Self.side("b", n: 10, precision: 0.85, variant: "control", seed: 8)]) { client in
+            let (code, body, _) = try await client.send(.get, "/v1/models/fraud/compare?\(query)")
+            #expect(Int(code.code) == status, "\(query)")
+            #expect(body?["error"]?.stringValue != nil)
+            let (missing, _, _) = try await client.send(
+                .get, "/v1/models/nobody/compare?baseline=variant:a&candidate=variant:b")
+            #expect(missing == .notFound)
+        }
+    }
+
+    @Test func shadowsReportAgreementAndPairedTests() async throws {
+        // Live predictions of v1 and shadow predictions of v2 on the same ids; one label each.
+        var random = SplitMix64(state: 9)
+        var live: [JSONValue] = []
+        var shadow: [JSONValue] = []
+        var labels: [JSONValue] = []
+        var agree = 0
+        for i in 0..<1_000 {
+            let truth = i % 2 == 0 ? "fraud" : "ok"
+            let other = truth == "fraud" ? "ok" : "fraud"
+            let l = Double.random(in: 0..<1, using: &random) < 0.8 ? truth : other
+            let s = Double.random(in: 0..<1, using: &random) < 0.9 ? truth : other
+            if l == s { agree += 1 }
+            let ts = JSONValue.number(Double(Self.t0 - 1_800_000 + Int64(i) * 1000) / 1000)
+            for (list, version, variant, output) in [(0, "v1", nil, l), (1, "v2", "shadow", s)] as [(Int, String, String?, String)] {
+                var item: [(String, JSONValue)] = [
+                    ("id", .string("p\(i)")), ("model", .string("fraud")), ("version", .string(version)),
+                    ("timestamp", ts), ("prediction", .string(output)), ("confidence", .number(0.8)),
+                    ("metrics", .object([("latency_ms", .number(list == 0 ? 20 : 25))])),
+                ]
+                if let variant { item.append(("variant", .string(variant))) }
+                if list == 0 { live.append(.object(item)) } else { shadow.append(.object(item)) }
+            }
+            labels.append(.object([("id", .string("p\(i)")), ("model", .string("fraud")), ("label", .string(truth))]))
+        }
+        let expectedAgreement = Double(agree) / 1_000
+        try await Self.withTraffic([(live, []), (shadow, labels)]) { client in
+            let document = try await Self.compare(client, "baseline=version:v1&candidate=variant:shadow")
+            let agreement = try #require(document["agreement"])
+            #expect(agreement["n"]?.numberValue == 1_000)
+            #expect(abs(agreement["rate"]!.numberValue! - expectedAgreement) < 1e-12)
+            let matrix = try #require(agreement["matrix"]?["matrix"]?.array.map { $0.array.compactMap { $0.numberValue } })
+            #expect(matrix.joined().reduce(0, +) == 1_000)
+            #expect(agreement["matrix"]?["labels"]?.array.compactMap { $0.stringValue } == ["fraud", "ok"])
+            let interval = try #require(agreement["interval"]?.array.compactMap { $0.numberValue })
+            #expect(interval[0] < expectedAgreement && expectedAgreement < interval[1])
+            // The live model's totals do not count the shadows.
+            #expect(document["baseline"]?["predictions"]?.numberValue == 1_000)
+            #expect(document["candidate"]?["predictions"]?.numberValue == 1_000)
+            let paired = try #require(document["paired"]?.array)
+            let mcnemar = try #require(paired.first { $0["test"]?.stringValue == "mcnemar" })
+            #expect(mcnemar["n"]?.numberValue == 1_000)
+            #expect(mcnemar["candidate"]!.numberValue! > mcnemar["baseline"]!.numberValue!)
+            #expect(mcnemar["p_value"]!.numberValue! < 0.001)
+            let latency = try #require(paired.first { $0["metric_name"]?.stringValue == "latency_ms" })
+            #expect(latency["test"]?.stringValue == "paired_t")
+            #expect(latency["candidate"]?.numberValue == 25 && latency["baseline"]?.numberValue == 20)
+        }
+    }
+
+    @Test func aGenerativeModelBreakingItsHallucinationLimitIsRolledBack() async throws {
+        var config = VigilConfig()
+        var model = ModelConfig()
+        model.task = .generative
+        model.release.guardrails = [
+            ReleaseMetricConfig(metric: "label_metric_mean", name: "hallucination", direction: .lowerIsBetter, margin: 0.01, limit: 0.05)
+        ]
+        config.models["chat"] = model
+        func side(_ prefix: String, variant: String, rate: Int) -> (predictions: [JSONValue], labels: [JSONValue]) {
+            var predictions: [JSONValue] = []
+            var labels: [JSONValue] = []
+            for i in 0..<400 {
+                predictions.append(.object([
+                    ("id", .string("\(prefix)\(i)")), ("model", .string("chat")), ("variant", .string(variant)),
+                    ("timestamp", .number(Double(Self.t0 - 1_800_000 + Int64(i) * 1000) / 1000)),
+                    ("prediction", .string("an answer")),
+                ]))
+                labels.append(.object([
+                    ("id", .string("\(prefix)\(i)")), ("model", .string("chat")),
+                    ("metrics", .object([("hallucination", .number(i % 100 < rate ? 1 : 0))])),
+                ]))
+            }
+            return (predictions, labels)
+        }
+        try await Self.withTraffic([side("b", variant: "control", rate: 2), side("c", variant: "canary", rate: 8)], config: config) { client in
+            let (status, document, text) = try await client.send(
+                .get, "/v1/models/chat/compare?baseline=variant:control&candidate=variant:canary")
+            #expect(status == .ok, "\(text)")
+            #expect(document?["verdict"]?.stringValue == "rollback")
+            let reason = try #require(document?["reason"]?.stringValue)
+            #expect(reason.contains("hallucination") && reason.contains("above its limit 0.05"), "\(reason)")
+            let entry = try #require(document?["metrics"]?.array.first { $0["metric_name"]?.stringValue == "hallucination" })
+            #expect(entry["limit"]?.numberValue == 0.05)
+            #expect(abs(entry["candidate"]!.numberValue! - 0.08) < 1e-12)
+        }
+    }
+}
