@@ -237,7 +237,7 @@ extension WindowMachineryTests.Stream: RandomNumberGenerator {}
 /// dashboards' generator reads it from `tools/dashboards/families.json`.
 @Suite struct GaugeCatalogTests {
     static func catalogJSON() -> String {
-        let families = (WindowGauges.families + [WindowGauges.alertsFiring]).map { family -> JSONValue in
+        let families = (WindowGauges.families + [WindowGauges.compareVerdict, WindowGauges.compareDifference, WindowGauges.alertsFiring]).map { family -> JSONValue in
             .object(
                 JSONObject([
                     JSONMember(key: "name", value: .string(family.name)),
@@ -262,8 +262,10 @@ extension WindowMachineryTests.Stream: RandomNumberGenerator {}
         #expect(committed == expected, "tools/dashboards/families.json is stale: VIGIL_WRITE_FAMILIES=1 swift test --filter GaugeCatalogTests")
     }
 
+    /// Rules name window families, or `compare_verdict` (comparison rules, which the parser
+    /// writes for `compare:` + `verdict:`).
     @Test func everyRuleMetricIsACatalogFamily() {
-        #expect(AlertMetric.known == Set(WindowGauges.families.map(\.ruleName)))
+        #expect(AlertMetric.known == Set(WindowGauges.families.map(\.ruleName) + [WindowGauges.compareVerdict.ruleName]))
         #expect(WindowGauges.byName.count == WindowGauges.families.count)
         for family in WindowGauges.families {
             #expect(family.name.hasPrefix("vigil_"))

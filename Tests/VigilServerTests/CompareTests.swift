@@ -250,3 +250,100 @@ import VigilStats
         }
     }
 }
+
+/// Acting on the verdict (issue 12): a comparison rule fires while its verdict holds, the
+/// watched comparisons are exported as `vigil_compare_*`, and the configuration is checked.
+@Suite struct ComparisonRuleTests {
+    static let yaml = """
+        models:
+          fraud:
+            task: binary
+            positive_class: fraud
+            release:
+              min_samples: 100
+              watch: [{baseline: "variant:control", candidate: "variant:canary", window: 1h}]
+        alerts:
+          - {name: CanaryRollback, model: fraud, compare: {baseline: "variant:control", candidate: "variant:canary"}, verdict: rollback, window: 1h, for: 0s, severity: critical}
+          - {name: CanaryPromote, model: fraud, compare: {baseline: "variant:control", candidate: "variant:canary"}, verdict: promote, window: 1h, for: 0s}
+        """
+
+    @Test func aComparisonRuleFiresOnItsVerdictAndTheComparisonIsExported() async throws {
+        let config = try ConfigLoader.parse(yaml: Self.yaml)
+        let rule = try #require(config.alerts.first)
+        #expect(rule.compare == ComparisonPair(baseline: ComparisonSide(variant: "control"), candidate: ComparisonSide(variant: "canary")))
+        #expect(rule.verdict == .rollback && rule.metric == "compare_verdict")
+        #expect(config.models["fraud"]?.release.watch.count == 1)
+        let baseline = CompareTests.side("b", n: 3_000, precision: 0.85, variant: "control", seed: 11)
+        let candidate = CompareTests.side("c", n: 3_000, precision: 0.65, version: "v2", variant: "canary", seed: 12)
+        let clock = ManualClock(CompareTests.t0)
+        try await withEngineApp(config, clock: clock) { client, engine in
+            for side in [baseline, candidate] {
+                for (path, items) in [("/v1/predictions", side.predictions), ("/v1/labels", side.labels)] {
+                    for start in stride(from: 0, to: items.count, by: 2_000) {
+                        let batch = JSONWriter.string(.array(Array(items[start..<min(start + 2_000, items.count)])))
+                        #expect(try await client.send(.post, path, batch).0 == .ok)
+                    }
+                }
+            }
+            await engine.evaluate(at: clock.now)
+            let (_, alerts, _) = try await client.send(.get, "/v1/alerts?state=firing")
+            let firing = try #require(alerts?["alerts"]?.array)
+            #expect(firing.count == 1)
+            let labels = try #require(firing.first?["labels"])
+            #expect(labels["alertname"]?.stringValue == "CanaryRollback")
+            #expect(labels["candidate"]?.stringValue == "variant:canary" && labels["verdict"]?.stringValue == "rollback")
+
+            let (_, _, text) = try await client.send(.get, "/metrics")
+            let verdicts = text.split(separator: "\n").filter { $0.hasPrefix("vigil_compare_verdict{") }
+            #expect(verdicts.count == 3)
+            #expect(verdicts.contains(#"vigil_compare_verdict{model="fraud",window="1h",baseline="variant:control",candidate="variant:canary",verdict="rollback"} 1"#))
+            #expect(verdicts.contains(#"vigil_compare_verdict{model="fraud",window="1h",baseline="variant:control",candidate="variant:canary",verdict="promote"} 0"#))
+            let precision = try #require(text.split(separator: "\n").first {
+                $0.hasPrefix(#"vigil_compare_difference{model="fraud",window="1h",baseline="variant:control",candidate="variant:canary",metric="quality_precision"} "#)
+            })
+            let value = try #require(Double(precision.split(separator: " ").last!))
+            #expect(value < -0.1 && value > -0.3)
+            if Promtool.shouldRun {
+                let (status, output) = try Promtool.checkMetrics(text)
+                #expect(status == 0, "\(output)")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("{name: R, model: fraud, compare: {baseline: \"variant:a\"}, verdict: rollback, window: 1h}", "needs candidate"),
+        ("{name: R, model: fraud, compare: {baseline: \"variant:a\", candidate: \"colour:b\"}, verdict: rollback, window: 1h}", "is not version or variant"),
+        ("{name: R, model: fraud, compare: {baseline: \"variant:a\", candidate: \"variant:b\"}, verdict: maybe, window: 1h}", "verdict"),
+        ("{name: R, model: fraud, compare: {baseline: \"variant:a\", candidate: \"variant:b\"}, verdict: rollback, window: 1h, op: \">\"}", "does not apply"),
+        ("{name: R, compare: {baseline: \"variant:a\", candidate: \"variant:b\"}, verdict: rollback, window: 1h}", "needs model"),
+        ("{name: R, model: fraud, metric: compare_verdict, op: \"==\", threshold: 1, window: 1h}", "takes compare"),
+        ("{name: R, model: fraud, metric: quality_precision, op: \"<\", threshold: 1, window: 1h, verdict: rollback}", "only to a rule with compare"),
+    ])
+    func malformedComparisonRulesAreRefused(rule: String, message: String) {
+        #expect(throws: (any Error).self) { try ConfigLoader.parse(yaml: "alerts:\n  - \(rule)\n") }
+        do {
+            _ = try ConfigLoader.parse(yaml: "alerts:\n  - \(rule)\n")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+        }
+    }
+
+    @Test func releaseConfigurationIsChecked() {
+        for (yaml, message) in [
+            ("release: {guardrails: [{metric: quality_f2}]}", "metric must be one of"),
+            ("release: {guardrails: [{metric: metric_value}]}", "needs the metric's name"),
+            ("release: {guardrails: [{metric: metric_value, name: tokens}]}", "give a direction"),
+            ("release: {guardrails: [{metric: quality_precision, margin: -1}]}", "must not be negative"),
+            ("release: {success: [{metric: quality_precision, limit: 0.5}]}", "a success metric has no limit"),
+            ("release: {watch: [{baseline: \"variant:a\", candidate: \"variant:a\"}]}", "the same side"),
+            ("release: {min_samples: 0}", "min_samples"),
+        ] {
+            do {
+                _ = try ConfigLoader.parse(yaml: "models:\n  m:\n    \(yaml)\n")
+                Issue.record("accepted: \(yaml)")
+            } catch {
+                #expect("\(error)".contains(message), "\(yaml): \(error)")
+            }
+        }
+    }
+}

@@ -90,13 +90,14 @@ enum AlertRuleParser {
     static let keys = [
         "name", "model", "metric", "op", "threshold", "window", "for", "min_samples", "severity",
         "notify", "feature", "class", "segment", "group", "stat", "metric_name", "source", "labels", "summary",
-        "description",
+        "description", "compare", "verdict",
     ]
     /// Selectors narrow the metric's series; `metric_name` names the custom metric of `metric_value`.
     static let selectorKeys: Set<String> = ["feature", "class", "segment", "group", "stat", "metric_name", "source"]
 
     static func read(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> AlertRuleConfig? {
         let fields = Dictionary(r.mapping(node, path, allowed: keys), uniquingKeysWith: { a, _ in a })
+        if fields["compare"] != nil { return readComparisonRule(node, path, fields, &r) }
         let required = ["name", "metric", "op", "threshold", "window"]
         let missing = required.filter { fields[$0] == nil }
         guard missing.isEmpty else {
@@ -114,7 +115,69 @@ enum AlertRuleParser {
                 fields["metric"]!,
                 "\(path).metric: unknown metric '\(metric)' (use a DESIGN §6 family without the vigil_ prefix)")
         }
+        if fields["verdict"] != nil { r.fail(node, "\(path): verdict applies only to a rule with compare") }
+        if metric == WindowGauges.compareVerdict.ruleName {
+            r.fail(fields["metric"]!, "\(path): a comparison rule takes compare: {baseline, candidate} and verdict:")
+        }
         var rule = AlertRuleConfig(name: name, metric: metric, op: op, threshold: threshold, window: window)
+        readCommon(fields, path, &rule, &r)
+        if metric == "metric_value", rule.selectors["stat"] == nil {
+            r.fail(node, "\(path): metric_value needs stat (mean, p50, p95 or p99)")
+        }
+        return rule
+    }
+
+    /// `{name, model, compare: {baseline, candidate}, verdict, window, …}`: fires while the
+    /// comparison's verdict is `verdict` (a `promote` verdict only when not provisional).
+    static func readComparisonRule(
+        _ node: ConfigNode, _ path: String, _ fields: [String: ConfigNode], _ r: inout ConfigReader
+    ) -> AlertRuleConfig? {
+        let missing = ["name", "model", "verdict", "window"].filter { fields[$0] == nil }
+        guard missing.isEmpty else {
+            r.fail(node, "\(path) (a comparison rule) needs \(missing.joined(separator: ", "))")
+            return nil
+        }
+        for key in ["metric", "op", "threshold"] + Array(selectorKeys) where fields[key] != nil {
+            r.fail(fields[key]!, "\(path).\(key) does not apply to a comparison rule")
+        }
+        guard let name = r.string(fields["name"]!, "\(path).name"),
+            let verdict = r.oneOf(fields["verdict"]!, "\(path).verdict", ReleaseVerdict.self),
+            let window = r.interval(fields["window"]!, "\(path).window"),
+            let pair = readPair(fields["compare"]!, "\(path).compare", &r)
+        else { return nil }
+        var rule = AlertRuleConfig(name: name, metric: "compare_verdict", op: .equal, threshold: 1, window: window)
+        rule.compare = pair
+        rule.verdict = verdict
+        readCommon(fields, path, &rule, &r)
+        if rule.model == "*" { r.fail(fields["model"]!, "\(path).model: a comparison rule names one model") }
+        rule.summary = rule.summary
+            ?? "{{ $labels.candidate }} against {{ $labels.baseline }} of model {{ $labels.model }}: verdict {{ $labels.verdict }} over {{ $window }}"
+        return rule
+    }
+
+    static func readPair(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> ComparisonPair? {
+        let fields = Dictionary(r.mapping(node, path, allowed: ["baseline", "candidate"]), uniquingKeysWith: { a, _ in a })
+        var sides: [ComparisonSide] = []
+        for key in ["baseline", "candidate"] {
+            guard let n = fields[key] else {
+                r.fail(node, "\(path) needs \(key)")
+                return nil
+            }
+            guard let text = r.string(n, "\(path).\(key)") else { return nil }
+            switch ComparisonSide.parse(text) {
+            case .success(let side): sides.append(side)
+            case .failure(let e):
+                r.fail(n, "\(path).\(key): \(e.message)")
+                return nil
+            }
+        }
+        return ComparisonPair(baseline: sides[0], candidate: sides[1])
+    }
+
+    /// The fields every rule may carry.
+    static func readCommon(
+        _ fields: [String: ConfigNode], _ path: String, _ rule: inout AlertRuleConfig, _ r: inout ConfigReader
+    ) {
         for (key, value) in fields {
             let p = "\(path).\(key)"
             switch key {
@@ -140,14 +203,11 @@ enum AlertRuleParser {
             default: break
             }
         }
-        if metric == "metric_value", rule.selectors["stat"] == nil {
-            r.fail(node, "\(path): metric_value needs stat (mean, p50, p95 or p99)")
-        }
-        return rule
     }
 }
 
 /// The gauge families an alert rule may name (without the `vigil_` prefix): the catalog's.
 public enum AlertMetric {
     public static let known: Set<String> = Set(WindowGauges.families.map(\.ruleName))
+        .union([WindowGauges.compareVerdict.ruleName])
 }

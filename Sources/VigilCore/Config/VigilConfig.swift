@@ -182,6 +182,10 @@ public struct AlertRuleConfig: Sendable, Equatable {
     public var labels: [String: String] = [:]
     public var summary: String?
     public var description: String?
+    /// A comparison rule (DESIGN §5): fires while the comparison's verdict is `verdict`
+    /// (`metric` is then `compare_verdict`).
+    public var compare: ComparisonPair?
+    public var verdict: ReleaseVerdict?
 
     public init(name: String, metric: String, op: ComparisonOp, threshold: Double, window: TimeLength) {
         self.name = name

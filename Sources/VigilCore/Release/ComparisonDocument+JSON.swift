@@ -77,3 +77,40 @@ extension ComparisonDocument {
         ])
     }
 }
+
+extension ComparisonDocument {
+    /// The labels naming this comparison's series beside `model` and `window`.
+    var seriesLabels: [(String, String)] {
+        [("baseline", baseline.side.description), ("candidate", candidate.side.description)]
+    }
+
+    /// `vigil_compare_verdict` (1 for the current verdict, 0 for the others) and
+    /// `vigil_compare_difference` per entry (custom metrics as `metric_value:NAME:STAT`).
+    public func samples() -> [GaugeSample] {
+        var out = ReleaseVerdict.allCases.map { v in
+            GaugeSample(
+                family: WindowGauges.compareVerdict.name, labels: seriesLabels + [("verdict", v.rawValue)],
+                value: verdict == v ? 1 : 0)
+        }
+        for entry in metrics where entry.difference.isFinite {
+            let metric = entry.id.metricName.map { "\(entry.id.name):\(entry.id.source ?? "prediction"):\($0):\(entry.id.stat ?? "mean")" }
+                ?? entry.id.name
+            out.append(
+                GaugeSample(
+                    family: WindowGauges.compareDifference.name, labels: seriesLabels + [("metric", metric)],
+                    value: entry.difference))
+        }
+        return out
+    }
+
+    /// What a comparison rule for `verdict` sees: 1 while the verdict holds — a `promote` only
+    /// when it is not provisional, so a rollout step never advances on CBPE estimates alone.
+    public func ruleSamples(_ wanted: ReleaseVerdict) -> [GaugeSample] {
+        let holds = verdict == wanted && !(wanted == .promote && provisional)
+        return [
+            GaugeSample(
+                family: WindowGauges.compareVerdict.name, labels: seriesLabels + [("verdict", wanted.rawValue)],
+                value: holds ? 1 : 0)
+        ]
+    }
+}

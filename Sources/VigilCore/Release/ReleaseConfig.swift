@@ -54,6 +54,16 @@ public struct ReleaseMetricConfig: Sendable, Equatable {
     }
 }
 
+/// Two sides of a model to compare.
+public struct ComparisonPair: Sendable, Hashable {
+    public var baseline: ComparisonSide
+    public var candidate: ComparisonSide
+    public init(baseline: ComparisonSide, candidate: ComparisonSide) {
+        self.baseline = baseline
+        self.candidate = candidate
+    }
+}
+
 /// A comparison evaluated every `evaluation_interval` (DESIGN §5 `release.watch`).
 public struct WatchConfig: Sendable, Equatable, Hashable {
     public var baseline: ComparisonSide

@@ -171,18 +171,25 @@ public struct BucketAggregate: Sendable, Equatable {
 
     // MARK: - Merging
 
-    public mutating func merge(_ other: BucketAggregate) {
+    /// What a merge carries: everything, or only what a comparison reads (counts, confusion,
+    /// expected confusion, regression errors, groups, custom metrics) — features, the
+    /// prediction and confidence distributions and calibration bins are the costly part.
+    public enum MergeScope: Sendable { case all, outcomes }
+
+    public mutating func merge(_ other: BucketAggregate, scope: MergeScope = .all) {
         predictions += other.predictions
         labeled += other.labeled
-        for (name, aggregate) in other.numeric { numeric[name, default: NumericAggregate()].merge(aggregate) }
-        for (name, counts) in other.categorical { categorical[name, default: CategoryCounts()].merge(counts) }
-        outputClasses.merge(other.outputClasses)
-        outputNumeric.merge(other.outputNumeric)
-        confidence.merge(other.confidence)
+        if scope == .all {
+            for (name, aggregate) in other.numeric { numeric[name, default: NumericAggregate()].merge(aggregate) }
+            for (name, counts) in other.categorical { categorical[name, default: CategoryCounts()].merge(counts) }
+            outputClasses.merge(other.outputClasses)
+            outputNumeric.merge(other.outputNumeric)
+            confidence.merge(other.confidence)
+            calibration.merge(other.calibration)
+        }
         confusion.merge(other.confusion)
         if expected.count == 0 { calibrationGeneration = other.calibrationGeneration }
         expected.merge(other.expected)
-        calibration.merge(other.calibration)
         regression.merge(other.regression)
         for (spec, byGroup) in other.groups {
             for (group, counters) in byGroup {

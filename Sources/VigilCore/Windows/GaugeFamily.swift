@@ -131,6 +131,16 @@ public enum WindowGauges {
     /// Families by name.
     public static let byName: [String: GaugeFamily] = Dictionary(uniqueKeysWithValues: families.map { ($0.name, $0) })
 
+    /// `vigil_compare_verdict{model, baseline, candidate, window, verdict}`: 1 for the current
+    /// verdict of each watched comparison, 0 for the others (DESIGN §5).
+    public static let compareVerdict = GaugeFamily(
+        "vigil_compare_verdict", "1 for the current verdict of a watched comparison, 0 for the others.",
+        labels: ["baseline", "candidate", "verdict"])
+    /// `vigil_compare_difference{model, baseline, candidate, window, metric}`: candidate − baseline.
+    public static let compareDifference = GaugeFamily(
+        "vigil_compare_difference", "Candidate minus baseline of a watched comparison's metric.",
+        labels: ["baseline", "candidate", "metric"])
+
     /// `vigil_alerts_firing{alertname, severity}`: rendered by the alert engine beside the windows.
     public static let alertsFiring = GaugeFamily(
         "vigil_alerts_firing", "Alerts firing, by rule and severity.", labels: ["alertname", "severity"])

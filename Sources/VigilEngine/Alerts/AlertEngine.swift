@@ -35,10 +35,19 @@ package final class AlertEngine: Sendable {
     }
 
     /// One evaluation: `report` gives a model's all-versions document for a window.
-    func evaluate(models: [String], at now: Int64, report: (String, TimeLength) -> MetricsDocument?) async {
+    /// `comparison` gives a watched comparison's document.
+    func evaluate(
+        models: [String], at now: Int64, report: (String, TimeLength) -> MetricsDocument?,
+        comparison: (String, ComparisonPair, TimeLength) -> ComparisonDocument? = { _, _, _ in nil }
+    ) async {
         guard !config.alerts.isEmpty else { return }
         var reports: [String: MetricsDocument] = [:]
+        var comparisons: [String: ComparisonDocument] = [:]
         for rule in config.alerts {
+            if let pair = rule.compare {
+                comparisons[rule.name] = comparison(rule.model, pair, rule.window)
+                continue
+            }
             for model in targets(of: rule, models) where reports["\(model)\u{1}\(rule.window.text)"] == nil {
                 if let document = report(model, rule.window) { reports["\(model)\u{1}\(rule.window.text)"] = document }
             }
@@ -48,7 +57,7 @@ package final class AlertEngine: Sendable {
             // state stays, and the next evaluation makes the same transitions and queues the
             // same notifications again instead of believing they were sent.
             var next = state.withLock { $0 }
-            let changes = step(&next, models: models, reports: reports, at: now)
+            let changes = step(&next, models: models, reports: reports, comparisons: comparisons, at: now)
             do {
                 try await store.save(changes, at: now)
                 state.withLock { [next] in $0 = next }
@@ -64,11 +73,12 @@ package final class AlertEngine: Sendable {
     }
 
     /// One evaluation's alert changes: rule transitions, then what each notifier is sent.
-    private func step(_ s: inout State, models: [String], reports: [String: MetricsDocument], at now: Int64)
-        -> AlertChanges
-    {
+    private func step(
+        _ s: inout State, models: [String], reports: [String: MetricsDocument],
+        comparisons: [String: ComparisonDocument], at now: Int64
+    ) -> AlertChanges {
         var changes = AlertChanges()
-        let transitions = transitions(&s, models: models, reports: reports, at: now)
+        let transitions = transitions(&s, models: models, reports: reports, comparisons: comparisons, at: now)
         let (resolvedNow, firedNow) = record(transitions, in: &changes, &s)
         s.recentlyResolved = s.recentlyResolved.filter { now - ($0.value.resolvedAt ?? now) < Self.resolvedRetention }
         let groups = Self.groups(
@@ -90,10 +100,19 @@ package final class AlertEngine: Sendable {
 
     /// Every rule evaluated on its window's document, and the alerts of rules or models gone.
     private func transitions(
-        _ s: inout State, models: [String], reports: [String: MetricsDocument], at now: Int64
+        _ s: inout State, models: [String], reports: [String: MetricsDocument],
+        comparisons: [String: ComparisonDocument], at now: Int64
     ) -> [AlertTransition] {
         var transitions: [AlertTransition] = []
         for rule in config.alerts {
+            if let verdict = rule.verdict {
+                // A comparison rule: its sides' counts stand for the window's (min_samples per side).
+                guard let c = comparisons[rule.name], models.contains(rule.model) else { continue }
+                transitions += s.book.evaluate(
+                    rule, model: rule.model, samples: c.ruleSamples(verdict),
+                    count: min(c.baseline.predictions, c.candidate.predictions), at: now)
+                continue
+            }
             for model in targets(of: rule, models) {
                 guard let r = reports["\(model)\u{1}\(rule.window.text)"] else { continue }
                 transitions += s.book.evaluate(rule, model: model, samples: r.samples(), count: r.predictions, at: now)

@@ -9,6 +9,15 @@ package struct EvaluationSnapshot: Sendable {
         var window: String
     }
 
+    /// A watched comparison: a model's pair of sides over a window.
+    package struct ComparisonKey: Hashable, Sendable {
+        var model: String
+        var pair: ComparisonPair
+        var window: String
+    }
+
     var documents: [Key: MetricsDocument] = [:]
+    /// Every watched comparison (`release.watch` and comparison rules) of this evaluation.
+    var comparisons: [ComparisonKey: ComparisonDocument] = [:]
     var exposition: [UInt8] = []
 }

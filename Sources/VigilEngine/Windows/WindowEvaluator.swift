@@ -76,8 +76,40 @@ package final class WindowEvaluator: Sendable {
         let ordered = versioned.sorted { a, b in
             (a.key.model, a.key.version ?? "", a.key.window) < (b.key.model, b.key.version ?? "", b.key.window)
         }
+        next.comparisons = await comparisons(models: schemas.keys.sorted(), at: now)
         next.exposition = WindowExposition.render(ordered.map { $0.value })
+            + WindowExposition.render(comparisons: next.comparisons.sorted { a, b in
+                (a.key.model, a.key.pair.baseline.description, a.key.pair.candidate.description, a.key.window)
+                    < (b.key.model, b.key.pair.baseline.description, b.key.pair.candidate.description, b.key.window)
+            }.map(\.value))
         return next
+    }
+
+    /// The watched comparisons of every model: its `release.watch` list and the comparison
+    /// alert rules naming it.
+    private func comparisons(models: [String], at now: Int64) async -> [EvaluationSnapshot.ComparisonKey: ComparisonDocument] {
+        var watched: [(String, ComparisonPair, TimeLength)] = []
+        for model in models {
+            for w in config.model(model).release.watch {
+                watched.append((model, ComparisonPair(baseline: w.baseline, candidate: w.candidate), w.window))
+            }
+            for rule in config.alerts where rule.model == model {
+                if let pair = rule.compare { watched.append((model, pair, rule.window)) }
+            }
+        }
+        var out: [EvaluationSnapshot.ComparisonKey: ComparisonDocument] = [:]
+        for (model, pair, window) in watched {
+            let key = EvaluationSnapshot.ComparisonKey(model: model, pair: pair, window: window.text)
+            guard out[key] == nil else { continue }
+            do {
+                out[key] = try await reader.comparison(
+                    model: model, baseline: pair.baseline, candidate: pair.candidate, window: window, endingAt: now,
+                    now: now)
+            } catch {
+                logger.error("comparing failed", metadata: ["model": "\(model)", "error": "\(error)"])
+            }
+        }
+        return out
     }
 
     private func document(_ selector: SeriesSelector, window: TimeLength, at now: Int64) async -> MetricsDocument? {
@@ -104,7 +136,12 @@ package final class WindowEvaluator: Sendable {
                 documents["\(model)\u{1}\(rule.window.text)"] = document
             }
         }
-        await alerts.evaluate(models: models, at: now) { model, window in documents["\(model)\u{1}\(window.text)"] }
+        await alerts.evaluate(
+            models: models, at: now,
+            report: { model, window in documents["\(model)\u{1}\(window.text)"] },
+            comparison: { model, pair, window in
+                next.comparisons[EvaluationSnapshot.ComparisonKey(model: model, pair: pair, window: window.text)]
+            })
     }
 
     /// Writes changed partials and the watermark; on failure they stay changed for the next flush.

@@ -28,7 +28,9 @@ package struct WindowReader: MetricsDocuments {
     package var retainedSpan: Int64 { live.retainedSpan }
 
     /// The merge of the selected series' buckets starting in [span.from, span.to].
-    package func merged(_ selector: SeriesSelector, span: (from: Int64, to: Int64)) async throws -> BucketAggregate {
+    package func merged(
+        _ selector: SeriesSelector, span: (from: Int64, to: Int64), scope: BucketAggregate.MergeScope = .all
+    ) async throws -> BucketAggregate {
         let memory = live.parts(selector, from: span.from, to: span.to)
         var parts = memory.parts.map { (writer: buckets.writer, id: $0.id, bucket: $0.bucket) }
         if span.from < memory.memoryFloor || buckets.sharesBuckets {
@@ -45,7 +47,7 @@ package struct WindowReader: MetricsDocuments {
                 < (b.id.series, b.id.start, b.id.resolution.rawValue, b.writer)
         }
         var merged = BucketAggregate()
-        for part in parts { merged.merge(part.bucket) }
+        for part in parts { merged.merge(part.bucket, scope: scope) }
         return merged
     }
 
@@ -105,8 +107,8 @@ extension WindowReader: Comparisons {
     ) async throws -> ComparisonDocument {
         await folds.settled()
         let span = LiveBuckets.span(width: window.millis, at: endingAt ?? now)
-        let a = try await merged(baseline.selector(model: model), span: span)
-        let b = try await merged(candidate.selector(model: model), span: span)
+        let a = try await merged(baseline.selector(model: model), span: span, scope: .outcomes)
+        let b = try await merged(candidate.selector(model: model), span: span, scope: .outcomes)
         let context = references.context(model, schema: registry.schema(model))
         var document = ComparisonDocument.build(
             model: model, window: window.text, span: span, baseline: (baseline, a), candidate: (candidate, b),
