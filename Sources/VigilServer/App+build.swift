@@ -76,6 +76,7 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     let metrics = MetricsCatalog()
     metrics.seed(from: store.registry.snapshot().values)
     let secrets = try notifierSecrets(config, environment: options.environment)
+    let templateEnvironment = try notifierEnvironment(config, environment: options.environment)
     let externalURL = "http://\(config.server.host):\(config.server.port)"
     let alerts = try AlertEngine(config: config, store: store, externalURL: externalURL, logger: logger)
     metrics.seedDeliveries(notifiers: config.notifiers.keys)
@@ -97,7 +98,7 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
             store: store,
             sender: NotificationSender(
                 client: NotificationSender.makeClient(), notifiers: config.notifiers, secrets: secrets,
-                timeout: options.notificationTimeout),
+                environment: templateEnvironment, timeout: options.notificationTimeout),
             metrics: metrics, poll: options.outboxPoll, clock: clock, logger: logger),
         EvaluationService(
             evaluator: engine.evaluator, interval: .milliseconds(config.evaluationInterval.millis), clock: clock,
@@ -218,6 +219,21 @@ struct RouteHandlers: Sendable {
         case .openAPI: health.openAPI
         }
     }
+}
+
+/// The environment variables every `http` notifier's templates read (`{{ env "NAME" }}`).
+/// Fails closed: a named variable that is unset or empty stops start-up.
+func notifierEnvironment(_ config: VigilConfig, environment: [String: String]) throws -> [String: String] {
+    var out: [String: String] = [:]
+    for (name, notifier) in config.notifiers.sorted(by: { $0.key < $1.key }) {
+        for variable in notifier.http?.environmentNames ?? [] {
+            guard let value = environment[variable], !value.isEmpty else {
+                throw StartupError("notifier '\(name)': environment variable \(variable) (read by its template) is not set")
+            }
+            out[variable] = value
+        }
+    }
+    return out
 }
 
 /// The HMAC secret of every webhook notifier that names `secret_env`, read from the environment.

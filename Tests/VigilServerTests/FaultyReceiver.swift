@@ -27,6 +27,8 @@ final class FaultyReceiver: Sendable {
         var path: String
         var body: String
         var at: ContinuousClock.Instant
+        /// Header fields, names lower-cased.
+        var headers: [String: String] = [:]
     }
 
     let received = Locked<[Received]>([])
@@ -56,7 +58,7 @@ final class FaultyReceiver: Sendable {
 
     private func application(port requested: Int) -> some ApplicationProtocol {
         let router = Router()
-        for method in [HTTPRequest.Method.post, .get, .put] {
+        for method in [HTTPRequest.Method.post, .get, .put, .patch, .delete] {
             router.on("**", method: method) { request, _ -> Response in try await self.answer(request) }
         }
         return Application(
@@ -75,7 +77,9 @@ final class FaultyReceiver: Sendable {
         received.withLock {
             $0.append(
                 Received(
-                    method: request.method.rawValue, path: request.uri.path, body: String(buffer: body), at: .now))
+                    method: request.method.rawValue, path: request.uri.path, body: String(buffer: body), at: .now,
+                    headers: Dictionary(
+                        request.headers.map { ($0.name.canonicalName, $0.value) }, uniquingKeysWith: { a, b in a + "," + b })))
         }
         let behaviour = script.withLock { $0.isEmpty ? nil : $0.removeFirst() } ?? otherwise.withLock { $0 }
         switch behaviour {

@@ -174,7 +174,8 @@ public enum ConfigParser {
     }
 
     private static func readNotifier(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> NotifierConfig? {
-        let pairs = r.mapping(node, path, allowed: ["type", "url", "secret_env", "send_resolved", "repeat_interval"])
+        let pairs = r.mapping(
+            node, path, allowed: ["type", "url", "secret_env", "send_resolved", "repeat_interval", "method", "headers", "body", "on"])
         let fields = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
         guard let typeNode = fields["type"], let urlNode = fields["url"] else {
             r.fail(node, "\(path) needs type and url")
@@ -197,7 +198,59 @@ public enum ConfigParser {
         if let n = fields["repeat_interval"], let v = r.interval(n, "\(path).repeat_interval") {
             notifier.repeatInterval = v
         }
+        if type == .http {
+            notifier.http = readHTTPTemplate(fields, url: url, urlNode: urlNode, path, &r)
+        } else {
+            for key in ["method", "headers", "body", "on"] where fields[key] != nil {
+                r.fail(fields[key]!, "\(path).\(key) applies only to type: http")
+            }
+        }
         return notifier
+    }
+
+    /// The templated request of an `http` notifier: method, url, headers, body and `on`.
+    private static func readHTTPTemplate(
+        _ fields: [String: ConfigNode], url: String, urlNode: ConfigNode, _ path: String, _ r: inout ConfigReader
+    ) -> HTTPNotifierTemplate? {
+        func template(_ text: String, _ node: ConfigNode, _ p: String) -> RequestTemplate? {
+            switch RequestTemplate.parse(text) {
+            case .success(let t): return t
+            case .failure(let e):
+                r.fail(node, "\(p): \(e.message)")
+                return nil
+            }
+        }
+        guard let urlTemplate = template(url, urlNode, "\(path).url") else { return nil }
+        var http = HTTPNotifierTemplate(url: urlTemplate)
+        if let n = fields["method"], let m = r.string(n, "\(path).method") {
+            let method = m.uppercased()
+            if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(method) {
+                http.method = method
+            } else {
+                r.fail(n, "\(path).method must be GET, POST, PUT, PATCH or DELETE")
+            }
+        }
+        if let n = fields["headers"] {
+            for (name, value) in r.stringMap(n, "\(path).headers").sorted(by: { $0.key < $1.key }) {
+                guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: ":") }) else {
+                    r.fail(n, "\(path).headers: '\(name)' is not a header name")
+                    continue
+                }
+                if let t = template(value, n, "\(path).headers.\(name)") {
+                    http.headers.append(HTTPNotifierTemplate.Header(name: name, value: t))
+                }
+            }
+        }
+        if let n = fields["body"], let text = r.string(n, "\(path).body") { http.body = template(text, n, "\(path).body") }
+        if let n = fields["on"] {
+            let on = r.strings(n, "\(path).on")
+            if on.isEmpty || !on.allSatisfy({ ["firing", "resolved"].contains($0) }) {
+                r.fail(n, "\(path).on must list firing and/or resolved")
+            } else {
+                http.on = Set(on)
+            }
+        }
+        return http
     }
 
     /// Cross-references: alert windows must be configured windows, notify names must exist.

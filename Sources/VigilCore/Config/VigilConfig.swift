@@ -196,7 +196,7 @@ public struct AlertRuleConfig: Sendable, Equatable {
     }
 }
 
-public enum NotifierType: String, Sendable, Equatable, CaseIterable { case webhook, alertmanager }
+public enum NotifierType: String, Sendable, Equatable, CaseIterable { case webhook, alertmanager, http }
 
 public struct NotifierConfig: Sendable, Equatable {
     public var type: NotifierType
@@ -205,6 +205,8 @@ public struct NotifierConfig: Sendable, Equatable {
     public var secretEnv: String?
     public var sendResolved = true
     public var repeatInterval = TimeLength(millis: 4 * 3_600_000, text: "4h")
+    /// The templated request of an `http` notifier.
+    public var http: HTTPNotifierTemplate?
     public init(type: NotifierType, url: String) {
         self.type = type
         self.url = url

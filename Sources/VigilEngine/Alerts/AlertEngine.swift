@@ -79,7 +79,8 @@ package final class AlertEngine: Sendable {
     ) -> AlertChanges {
         var changes = AlertChanges()
         let transitions = transitions(&s, models: models, reports: reports, comparisons: comparisons, at: now)
-        let (resolvedNow, firedNow) = record(transitions, in: &changes, &s)
+        let (resolvedNow, firedAlerts) = record(transitions, in: &changes, &s)
+        let firedNow = Set(firedAlerts.map(\.rule))
         s.recentlyResolved = s.recentlyResolved.filter { now - ($0.value.resolvedAt ?? now) < Self.resolvedRetention }
         let groups = Self.groups(
             firing: s.book.active.values.filter { $0.state == .firing }, resolved: Array(s.recentlyResolved.values))
@@ -93,6 +94,15 @@ package final class AlertEngine: Sendable {
                     name, firing: groups.filter { notified.contains($0.rule) }.flatMap(\.firing),
                     resolved: resolvedNow.filter { notified.contains($0.rule) },
                     newlyFired: !firedNow.isDisjoint(with: notified), &s, &changes, at: now)
+            case .http:
+                // One request per alert as it fires (and resolves, when `on` says so): an action,
+                // not a reminder, so no repeats.
+                guard let http = notifier.http else { continue }
+                let fired = http.on.contains("firing") ? firedAlerts.filter { notified.contains($0.rule) } : []
+                let resolved = http.on.contains("resolved") ? resolvedNow.filter { notified.contains($0.rule) } : []
+                for (alert, status) in fired.map({ ($0, "firing") }) + resolved.map({ ($0, "resolved") }) {
+                    changes.outbox.append((name, JSONWriter.bytes(http.render(alert, status: status))))
+                }
             }
         }
         return changes
@@ -123,18 +133,18 @@ package final class AlertEngine: Sendable {
         return transitions
     }
 
-    /// Transitions as state changes to save; returns the alerts resolved now and the rules fired now.
+    /// Transitions as state changes to save; returns the alerts resolved now and fired now.
     private func record(_ transitions: [AlertTransition], in changes: inout AlertChanges, _ s: inout State)
-        -> (resolved: [Alert], fired: Set<String>)
+        -> (resolved: [Alert], fired: [Alert])
     {
         var resolvedNow: [Alert] = []
-        var firedNow = Set<String>()
+        var firedNow: [Alert] = []
         for t in transitions {
             switch t.to {
             case .pending?: changes.upserts.append(t.alert)
             case .firing?:
                 changes.upserts.append(t.alert)
-                firedNow.insert(t.alert.rule)
+                firedNow.append(t.alert)
             case .resolved?:
                 changes.resolved.append(t.alert)
                 s.recentlyResolved[t.alert.fingerprint] = t.alert

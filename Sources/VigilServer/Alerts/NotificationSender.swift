@@ -20,6 +20,8 @@ struct NotificationSender: Sendable {
     let notifiers: [String: NotifierConfig]
     /// HMAC secrets by notifier name, read from the environment at start-up.
     let secrets: [String: [UInt8]]
+    /// The environment variables `http` notifiers' templates read, read at start-up.
+    var environment: [String: String] = [:]
     /// The deadline of one whole exchange: connecting, sending, and the answer's head and body.
     var timeout: Duration = .seconds(10)
 
@@ -37,7 +39,7 @@ struct NotificationSender: Sendable {
     /// The URL a notifier's bodies go to: the webhook URL, or Alertmanager's `/api/v2/alerts`.
     static func endpoint(_ notifier: NotifierConfig) -> String {
         switch notifier.type {
-        case .webhook: return notifier.url
+        case .webhook, .http: return notifier.url
         case .alertmanager:
             let base = notifier.url.hasSuffix("/") ? String(notifier.url.dropLast()) : notifier.url
             return base.hasSuffix("/api/v2/alerts") ? base : base + "/api/v2/alerts"
@@ -63,10 +65,47 @@ struct NotificationSender: Sendable {
         return request
     }
 
+    /// An `http` notifier's request from its outbox entry (`HTTPNotifierTemplate.render`), with
+    /// the environment's values put in; `nil` when the entry does not decode.
+    static func request(stored body: [UInt8], environment: [String: String]) -> HTTPClientRequest? {
+        guard let stored = try? JSONParser.parse(body), case .object(let object) = stored,
+            case .string(let method)? = object["method"],
+            let url = object["url"].flatMap(RenderedTemplate.init(json:))?.text(environment: environment),
+            case .array(let headers)? = object["headers"]
+        else { return nil }
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "User-Agent", value: "vigil")
+        for header in headers {
+            guard case .array(let pair) = header, pair.count == 2, case .string(let name) = pair[0],
+                let value = RenderedTemplate(json: pair[1])?.text(environment: environment)
+            else { return nil }
+            // A value from the environment is checked here too: no line breaks into the request.
+            guard !value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else { return nil }
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
+        if let bodyParts = object["body"], bodyParts != .null {
+            guard let text = RenderedTemplate(json: bodyParts)?.text(environment: environment) else { return nil }
+            if !request.headers.contains(name: "Content-Type") {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
+            request.body = .bytes(ByteBuffer(string: text))
+        }
+        return request
+    }
+
     /// One delivery attempt, over within `timeout` whatever the receiver does.
     func send(_ body: [UInt8], to name: String) async -> Outcome {
         guard let notifier = notifiers[name] else { return .failed("notifier '\(name)' is no longer configured") }
-        let request = Self.request(body, to: notifier, secret: secrets[name])
+        let request: HTTPClientRequest
+        if notifier.type == .http {
+            guard let stored = Self.request(stored: body, environment: environment) else {
+                return .failed("the stored request does not decode")
+            }
+            request = stored
+        } else {
+            request = Self.request(body, to: notifier, secret: secrets[name])
+        }
         // AsyncHTTPClient's deadline ends with the response head; a receiver that sends its head
         // and then trickles the body would hold the notifier's queue for as long as it likes. The
         // race below bounds the whole exchange; the loser is cancelled, which closes the connection.

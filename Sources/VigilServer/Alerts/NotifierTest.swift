@@ -29,9 +29,14 @@ public enum NotifierTest {
             body = NotificationPayload.webhook(planned, receiver: name, externalURL: externalURL)
         case .alertmanager:
             body = NotificationPayload.alertmanager([alert], validUntil: now + 300_000, externalURL: externalURL)
+        case .http:
+            guard let http = notifier.http else { throw StartupError("notifier '\(name)' has no request template") }
+            body = http.render(alert, status: "firing")
         }
         let client = NotificationSender.makeClient()
-        let sender = NotificationSender(client: client, notifiers: config.notifiers, secrets: secrets)
+        let sender = NotificationSender(
+            client: client, notifiers: config.notifiers, secrets: secrets,
+            environment: try notifierEnvironment(config, environment: environment))
         let outcome = await sender.send(JSONWriter.bytes(body), to: name)
         try await client.shutdown()
         switch outcome {
