@@ -172,3 +172,55 @@ import VigilCore
         }
     }
 }
+
+extension HTTPNotifierTests {
+    /// One-way by default: when the comparison alert resolves, the flag is not turned back on;
+    /// a notifier with `on: [firing, resolved]` hears both.
+    @Test func aResolvedAlertDoesNotTurnTheFlagBackOn() async throws {
+        let off = FaultyReceiver()
+        let both = FaultyReceiver()
+        try await off.whileRunning {
+            try await both.whileRunning {
+                let yaml = """
+                    models:
+                      fraud: {task: binary, positive_class: fraud, release: {min_samples: 100}}
+                    alerts:
+                      - {name: CanaryRollback, model: fraud, compare: {baseline: "variant:control", candidate: "variant:canary"}, verdict: rollback, window: 1h, notify: [off, both]}
+                    notifiers:
+                      off: {type: http, url: "http://127.0.0.1:\(off.port.withLock { $0 })/flags/{{ $labels.model }}/off"}
+                      both:
+                        type: http
+                        url: "http://127.0.0.1:\(both.port.withLock { $0 })/flags/{{ $labels.model }}/{{ $status }}"
+                        body: '{"status": "{{ $status }}", "verdict": "{{ $labels.verdict }}"}'
+                        on: [firing, resolved]
+                    """
+                let config = try ConfigLoader.parse(yaml: yaml)
+                let clock = ManualClock(CompareTests.t0)
+                try await withEngineApp(config, clock: clock) { client, engine in
+                    for side in [
+                        CompareTests.side("b", n: 2_000, precision: 0.85, variant: "control", seed: 21),
+                        CompareTests.side("c", n: 2_000, precision: 0.60, variant: "canary", seed: 22),
+                    ] {
+                        #expect(try await client.send(.post, "/v1/predictions", JSONWriter.string(.array(side.predictions))).0 == .ok)
+                        #expect(try await client.send(.post, "/v1/labels", JSONWriter.string(.array(side.labels))).0 == .ok)
+                    }
+                    await engine.evaluate(at: clock.now)
+                    try await HTTP.eventually(.seconds(20), "the firing requests") {
+                        off.posts.count == 1 && both.posts.count == 1
+                    }
+                    #expect(off.posts.first?.path == "/flags/fraud/off")
+                    #expect(both.posts.first.map { Self.json($0.body) } == Self.json(#"{"status": "firing", "verdict": "rollback"}"#))
+                    // Three hours on, the window is empty: the verdict is no longer rollback.
+                    clock.advance(byMillis: 3 * 3_600_000)
+                    await engine.evaluate(at: clock.now)
+                    try await HTTP.eventually(.seconds(20), "the resolved request") { both.posts.count == 2 }
+                    #expect(both.posts.last?.path == "/flags/fraud/resolved")
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(off.posts.count == 1, "the flag was turned back on")
+                    let (_, alerts, _) = try await client.send(.get, "/v1/alerts?state=firing")
+                    #expect(alerts?["alerts"]?.array.isEmpty == true)
+                }
+            }
+        }
+    }
+}

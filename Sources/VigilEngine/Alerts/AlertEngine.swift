@@ -42,10 +42,11 @@ package final class AlertEngine: Sendable {
     ) async {
         guard !config.alerts.isEmpty else { return }
         var reports: [String: MetricsDocument] = [:]
-        var comparisons: [String: ComparisonDocument] = [:]
-        for rule in config.alerts {
+        // By the rule's position: rule names may repeat across models.
+        var comparisons: [Int: ComparisonDocument] = [:]
+        for (index, rule) in config.alerts.enumerated() {
             if let pair = rule.compare {
-                comparisons[rule.name] = comparison(rule.model, pair, rule.window)
+                comparisons[index] = comparison(rule.model, pair, rule.window)
                 continue
             }
             for model in targets(of: rule, models) where reports["\(model)\u{1}\(rule.window.text)"] == nil {
@@ -75,7 +76,7 @@ package final class AlertEngine: Sendable {
     /// One evaluation's alert changes: rule transitions, then what each notifier is sent.
     private func step(
         _ s: inout State, models: [String], reports: [String: MetricsDocument],
-        comparisons: [String: ComparisonDocument], at now: Int64
+        comparisons: [Int: ComparisonDocument], at now: Int64
     ) -> AlertChanges {
         var changes = AlertChanges()
         let transitions = transitions(&s, models: models, reports: reports, comparisons: comparisons, at: now)
@@ -111,13 +112,13 @@ package final class AlertEngine: Sendable {
     /// Every rule evaluated on its window's document, and the alerts of rules or models gone.
     private func transitions(
         _ s: inout State, models: [String], reports: [String: MetricsDocument],
-        comparisons: [String: ComparisonDocument], at now: Int64
+        comparisons: [Int: ComparisonDocument], at now: Int64
     ) -> [AlertTransition] {
         var transitions: [AlertTransition] = []
-        for rule in config.alerts {
+        for (index, rule) in config.alerts.enumerated() {
             if let verdict = rule.verdict {
                 // A comparison rule: its sides' counts stand for the window's (min_samples per side).
-                guard let c = comparisons[rule.name], models.contains(rule.model) else { continue }
+                guard let c = comparisons[index], models.contains(rule.model) else { continue }
                 transitions += s.book.evaluate(
                     rule, model: rule.model, samples: c.ruleSamples(verdict),
                     count: min(c.baseline.predictions, c.candidate.predictions), at: now)
