@@ -4,12 +4,12 @@ import VigilCore
 /// Every route the router serves. `buildRouter` registers exactly these, and a test checks
 /// them against `/openapi.yaml` both ways.
 public enum APIRoute: CaseIterable, Sendable {
-    case postPredictions, postLabels, listModels, modelMetrics, compareModel, putReference, postReference, listAlerts, healthz,
+    case postPredictions, postLabels, listModels, modelMetrics, compareModel, flaggerGate, putReference, postReference, listAlerts, healthz,
         readyz, metrics, openAPI
 
     public var method: HTTPRequest.Method {
         switch self {
-        case .postPredictions, .postLabels, .postReference: .post
+        case .postPredictions, .postLabels, .postReference, .flaggerGate: .post
         case .putReference: .put
         default: .get
         }
@@ -21,7 +21,8 @@ public enum APIRoute: CaseIterable, Sendable {
     public var scope: RouteScope {
         switch self {
         case .postPredictions, .postLabels, .putReference, .postReference: .ingest
-        case .listModels, .modelMetrics, .compareModel, .listAlerts, .metrics: .read
+        // The Flagger gate only reads a verdict, whatever its method.
+        case .listModels, .modelMetrics, .compareModel, .flaggerGate, .listAlerts, .metrics: .read
         case .healthz, .readyz, .openAPI: .open
         }
     }
@@ -34,6 +35,7 @@ public enum APIRoute: CaseIterable, Sendable {
         case .listModels: "/v1/models"
         case .modelMetrics: "/v1/models/{model}/metrics"
         case .compareModel: "/v1/models/{model}/compare"
+        case .flaggerGate: "/v1/gates/flagger"
         case .putReference, .postReference: "/v1/models/{model}/reference"
         case .listAlerts: "/v1/alerts"
         case .healthz: "/healthz"

@@ -210,6 +210,7 @@ struct RouteHandlers: Sendable {
         case .listModels: models.list
         case .modelMetrics: windows.metrics
         case .compareModel: comparisons.compare
+        case .flaggerGate: comparisons.flaggerGate
         case .putReference: windows.uploadReference
         case .postReference: windows.freezeReference
         case .listAlerts: alerts.list

@@ -347,3 +347,47 @@ import VigilStats
         }
     }
 }
+
+/// `POST /v1/gates/flagger` (DESIGN §7): Flagger's webhook answered from the verdict.
+@Suite struct FlaggerGateTests {
+    static func payload(_ phase: String, candidate: String = "variant:canary", model: String = "fraud") -> String {
+        #"{"name": "fraud", "namespace": "serving", "phase": "\#(phase)", "checksum": "abc", "metadata": {"model": "\#(model)", "baseline": "variant:control", "candidate": "\#(candidate)", "window": "1h"}}"#
+    }
+
+    @Test func theGateFollowsTheVerdict() async throws {
+        let baseline = CompareTests.side("b", n: 6_000, precision: 0.85, variant: "control", seed: 31)
+        let worse = CompareTests.side("c", n: 6_000, precision: 0.70, version: "v2", variant: "canary", seed: 32)
+        let better = CompareTests.side("d", n: 6_000, precision: 0.92, okPrecision: 0.95, version: "v3", variant: "better", seed: 33)
+        try await CompareTests.withTraffic([baseline, worse, better]) { client in
+            for (phase, candidate, status, verdict) in [
+                ("rollout", "variant:canary", 403, "rollback"), ("confirm-promotion", "variant:canary", 403, "rollback"),
+                ("rollback", "variant:canary", 200, "rollback"), ("rollout", "variant:better", 200, "promote"),
+                ("confirm-promotion", "variant:better", 200, "promote"), ("rollback", "variant:better", 403, "promote"),
+            ] {
+                let (code, body, text) = try await client.send(.post, "/v1/gates/flagger", Self.payload(phase, candidate: candidate))
+                #expect(Int(code.code) == status, "\(phase) \(candidate): \(text)")
+                #expect(body?["verdict"]?.stringValue == verdict)
+                #expect(body?["allowed"] == .bool(status == 200))
+            }
+            let (missing, _, _) = try await client.send(.post, "/v1/gates/flagger", Self.payload("rollout", model: "nobody"))
+            #expect(missing == .notFound)
+            for bad in [#"{"phase": "rollout"}"#, "not json", #"{"phase": "rollout", "metadata": {"model": "fraud", "baseline": "x", "candidate": "variant:a"}}"#] {
+                let (code, body, _) = try await client.send(.post, "/v1/gates/flagger", bad)
+                #expect(code == .badRequest, "\(bad)")
+                #expect(body?["error"]?.stringValue != nil)
+            }
+        }
+    }
+
+    /// Too few samples on a side: inconclusive — a rollout step may go on, a promotion may not.
+    @Test func anInconclusiveVerdictHoldsPromotionButNotTheRollout() async throws {
+        let baseline = CompareTests.side("b", n: 20, precision: 0.85, variant: "control", seed: 34)
+        let candidate = CompareTests.side("c", n: 20, precision: 0.85, variant: "canary", seed: 35)
+        try await CompareTests.withTraffic([baseline, candidate]) { client in
+            let rollout = try await client.send(.post, "/v1/gates/flagger", Self.payload("rollout")).0
+            let promotion = try await client.send(.post, "/v1/gates/flagger", Self.payload("confirm-promotion")).0
+            #expect(rollout == .ok)
+            #expect(promotion == .forbidden)
+        }
+    }
+}

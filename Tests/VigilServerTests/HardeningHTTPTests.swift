@@ -80,8 +80,10 @@ import VigilCore
             case "/healthz", "/readyz", "/openapi.yaml": #expect(route.scope == .open)
             default: #expect(route.scope != .open, "\(route.path) must not be open")
             }
-            if route.method != .get { #expect(route.scope == .ingest, "\(route.path) writes") }
+            // Flagger's gate is a POST that only reads a verdict.
+            if route.method != .get && route != .flaggerGate { #expect(route.scope == .ingest, "\(route.path) writes") }
         }
+        #expect(APIRoute.flaggerGate.scope == .read)
     }
 
     /// Undeclared methods on a served path are `405` with `Allow` (schemathesis' finding).

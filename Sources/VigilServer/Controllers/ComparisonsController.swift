@@ -3,7 +3,8 @@ import NIOCore
 import VigilCore
 import VigilEngine
 
-/// `GET /v1/models/{model}/compare?baseline=SIDE&candidate=SIDE&window=1h` (DESIGN §5).
+/// `GET /v1/models/{model}/compare?baseline=SIDE&candidate=SIDE&window=1h` (DESIGN §5) and
+/// `POST /v1/gates/flagger`, Flagger's webhook gate on the verdict (DESIGN §7).
 struct ComparisonsController: Sendable {
     let config: VigilConfig
     let registry: ModelRegistry
@@ -26,6 +27,47 @@ struct ComparisonsController: Sendable {
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(document.json()))))
+    }
+
+    /// Flagger posts `{name, namespace, phase, checksum, metadata: {model, baseline, candidate,
+    /// window}}` and treats any status above 202 as a failed check. `confirm-promotion` passes
+    /// only on a `promote` verdict that is not provisional; a `rollback` hook passes (Flagger
+    /// rolls back) only on a `rollback` verdict; every other phase passes unless the verdict is
+    /// `rollback`. The answer carries the verdict and its reason either way.
+    func flaggerGate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await IngestController.collect(request, limit: 65_536, timeout: config.server.bodyTimeout)
+        let json = try? body.withUnsafeReadableBytes { try JSONParser.parse(Array($0)) }
+        guard case .object(let object)? = json, case .string(let phase)? = object["phase"],
+            case .object(let metadata)? = object["metadata"], case .string(let model)? = metadata["model"],
+            case .string(let baselineText)? = metadata["baseline"], case .string(let candidateText)? = metadata["candidate"]
+        else {
+            throw APIError(
+                .badRequest,
+                "body must be Flagger's webhook payload with phase and metadata {model, baseline, candidate, window?}")
+        }
+        guard registry.schema(model) != nil else {
+            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
+        }
+        let baseline = try Self.side(Substring(baselineText), "metadata.baseline")
+        let candidate = try Self.side(Substring(candidateText), "metadata.candidate")
+        var query = Parameters()
+        if case .string(let w)? = metadata["window"] { query["window"] = Substring(w) }
+        let span = try WindowQuery(query, config: config, retainedSpan: retainedSpan)
+        let document = try await comparisons.comparison(
+            model: model, baseline: baseline, candidate: candidate, window: span.window, endingAt: nil, now: clock.now)
+        let allowed: Bool
+        switch phase {
+        case "confirm-promotion": allowed = document.verdict == .promote && !document.provisional
+        case "rollback": allowed = document.verdict == .rollback
+        default: allowed = document.verdict != .rollback
+        }
+        let answer = JSONValue.object([
+            ("allowed", .bool(allowed)), ("phase", .string(phase)), ("verdict", .string(document.verdict.rawValue)),
+            ("provisional", .bool(document.provisional)), ("reason", .string(document.reason)),
+        ])
+        return Response(
+            status: allowed ? .ok : .forbidden, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(answer))))
     }
 
     static func side(_ raw: Substring?, _ name: String) throws -> ComparisonSide {
