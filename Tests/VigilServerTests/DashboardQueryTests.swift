@@ -19,6 +19,7 @@ import VigilEngine
             positive_class: fraud
             segments: [region, [region, tier]]
             ranges: {amount: [0, 100]}
+            release: {min_samples: 10, watch: [{baseline: "variant:control", candidate: "variant:canary", window: 1h}]}
         alerts:
           - {name: FeatureDrift, model: "*", metric: feature_drift_psi, op: ">", threshold: 0.2, window: 1h,
              for: 0s, min_samples: 10, notify: [hook]}
@@ -40,6 +41,7 @@ import VigilEngine
             predictions.append(
                 .object([
                     ("id", .string("\(prefix)\(i)")), ("model", .string("fraud")), ("version", .string("v1")),
+                    ("variant", .string(i % 5 == 0 ? "canary" : "control")),
                     ("timestamp", .number(Double(now) / 1000 - Double(count - i))),
                     ("prediction", .string(fraud ? "fraud" : "ok")), ("confidence", .number(0.6 + Double(i % 4) / 10)),
                     ("features", features),
@@ -99,7 +101,8 @@ import VigilEngine
             Set(WindowGauges.families.map(\.name)).union([
                 "vigil_predictions_total", "vigil_labels_total", "vigil_ingest_rejected_total",
                 "vigil_ingest_duplicates_total", "vigil_labels_pending", "vigil_http_request_duration_seconds_bucket",
-                "vigil_alerts_firing", "vigil_webhook_deliveries_total",
+                "vigil_alerts_firing", "vigil_webhook_deliveries_total", WindowGauges.compareVerdict.name,
+                WindowGauges.compareDifference.name,
             ])
         let queries = try Self.queries()
         #expect(queries.count >= 30)

@@ -146,6 +146,13 @@ def model():
     b.panel("False positive rate by group", [(f'vigil_segment_fpr{{{SEL}}}', "{{segment}}={{group}}")], unit="percentunit", w=8)
     b.panel("Precision by group", [(f'vigil_segment_precision{{{SEL}}}', "{{segment}}={{group}}")], unit="percentunit", w=12)
     b.panel("Predictions by group", [(f'vigil_segment_predictions{{{SEL}}}', "{{segment}}={{group}}")], w=12)
+    b.row("Canary (watched comparisons)")
+    b.panel("Verdict", [('vigil_compare_verdict{model="$model",window="$window"} == 1',
+                         "{{candidate}} vs {{baseline}}: {{verdict}}")], kind="table", w=8,
+            description="The current verdict of each watched comparison (release.watch and comparison rules); the reason and intervals are in GET /v1/models/{model}/compare.")
+    b.panel("Candidate minus baseline", [('vigil_compare_difference{model="$model",window="$window"}',
+                                          "{{metric}} ({{candidate}} vs {{baseline}})")], w=16,
+            description="candidate − baseline per compared metric; the always-valid interval the verdict uses is in the compare document.")
     b.row("Data quality and custom metrics")
     b.panel("Missing ratio by feature", [(f'vigil_feature_missing_ratio{{{SEL}}}', "{{feature}}")], unit="percentunit", w=8)
     b.panel("Out-of-range ratio by feature", [(f'vigil_feature_out_of_range_ratio{{{SEL}}}', "{{feature}}")], unit="percentunit", w=8)
