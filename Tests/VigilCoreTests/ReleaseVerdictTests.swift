@@ -176,3 +176,49 @@ extension ReleaseVerdictTests {
         #expect(side.variant == "\u{301}x")
     }
 }
+
+extension ReleaseVerdictTests {
+    /// Exact counts of one group: predicted fraud (tp, fp) and predicted ok (tn, fn).
+    static func add(group: String, tp: Int, fp: Int, tn: Int, fn: Int, to w: inout BucketAggregate, segments: Bool) {
+        w.confusion.add(truth: "fraud", predicted: "fraud", count: tp)
+        w.confusion.add(truth: "ok", predicted: "fraud", count: fp)
+        w.confusion.add(truth: "ok", predicted: "ok", count: tn)
+        w.confusion.add(truth: "fraud", predicted: "ok", count: fn)
+        w.predictions += tp + fp + tn + fn
+        w.labeled += tp + fp + tn + fn
+        guard segments else { return }
+        var c = GroupCounters()
+        c.predictions = tp + fp + tn + fn
+        c.selected = tp + fp
+        c.truePositives = tp
+        c.falsePositives = fp
+        c.trueNegatives = tn
+        c.falseNegatives = fn
+        w.groups["region", default: [:]][group] = c
+    }
+
+    /// Better overall, much worse for one region: not promoted, and the reason says where.
+    @Test func aCandidateWorseForOneSegmentGroupIsNotPromoted() throws {
+        func sides(segments: Bool) -> (BucketAggregate, BucketAggregate) {
+            var (a, b) = (BucketAggregate(), BucketAggregate())
+            for group in ["eu", "us"] {
+                Self.add(group: group, tp: 8_500, fp: 1_500, tn: 9_000, fn: 1_000, to: &a, segments: segments)
+            }
+            Self.add(group: "eu", tp: 9_700, fp: 300, tn: 9_200, fn: 800, to: &b, segments: segments)
+            Self.add(group: "us", tp: 7_500, fp: 2_500, tn: 9_200, fn: 800, to: &b, segments: segments)
+            return (a, b)
+        }
+        let (a, b) = sides(segments: false)
+        #expect(Self.compare(a, b).verdict == .promote, "\(Self.compare(a, b).reason)")
+        let (c, d) = sides(segments: true)
+        let document = Self.compare(c, d)
+        #expect(document.verdict == .inconclusive)
+        #expect(document.reason.hasPrefix(#"segment_precision{segment="region",group="us"} is worse by 0.1"#), "\(document.reason)")
+        let us = try #require(document.metrics.first { $0.id.name == "segment_precision" && $0.id.group == "us" })
+        #expect(us.worse == true && !us.guardrail && us.test == "two_proportion_z")
+        let gap = try #require(document.metrics.first { $0.id.name == "fairness_equal_opportunity_difference" })
+        #expect(gap.test == "gap_z" && gap.direction == .lowerIsBetter && gap.baseline == 0)
+        // Per-group entries are in the document, not on /metrics.
+        #expect(!document.samples().contains { $0.labels.contains { $0.1.hasPrefix("segment_") } })
+    }
+}

@@ -107,6 +107,7 @@ extension ComparisonDocument {
                     .expectedRate(e(w).truePositives, e(w).truePositives + e(w).falseNegatives)
                 }, true))
             }
+            out += segmentPairs(a, b)
         case .regression:
             out.append((ComparisonMetricID("quality_mae"), both { w in
                 let r = w.regression
@@ -137,6 +138,50 @@ extension ComparisonDocument {
         return out
     }
 
+    /// Per configured segment group, precision and true positive rate; per segment, the
+    /// equal-opportunity gap (the largest minus the smallest group TPR). The gap's variance is
+    /// the sum of its two extreme groups' binomial variances (a delta-method approximation that
+    /// ignores which groups are extreme).
+    static func segmentPairs(_ a: BucketAggregate, _ b: BucketAggregate)
+        -> [(ComparisonMetricID, (SideEstimate, SideEstimate)?, Bool)]
+    {
+        var out: [(ComparisonMetricID, (SideEstimate, SideEstimate)?, Bool)] = []
+        for spec in Set(a.groups.keys).intersection(b.groups.keys).sorted() {
+            let (x, y) = (a.groups[spec]!, b.groups[spec]!)
+            for group in Set(x.keys).intersection(y.keys).sorted() {
+                let (g, h) = (x[group]!, y[group]!)
+                for (name, rate) in [
+                    ("segment_precision", { (c: GroupCounters) in SideEstimate.rate(c.truePositives, c.truePositives + c.falsePositives) }),
+                    ("segment_tpr", { (c: GroupCounters) in SideEstimate.rate(c.truePositives, c.truePositives + c.falseNegatives) }),
+                ] {
+                    let pair = rate(g).flatMap { p in rate(h).map { (p, $0) } }
+                    out.append((ComparisonMetricID(name, segment: spec, group: group), pair, false))
+                }
+            }
+            let gap = (opportunityGap(x), opportunityGap(y))
+            out.append((
+                ComparisonMetricID("fairness_equal_opportunity_difference", segment: spec),
+                gap.0.flatMap { p in gap.1.map { (p, $0) } }, false
+            ))
+        }
+        return out
+    }
+
+    /// The TPR gap of a segment's groups (at least two with positives), with its variance.
+    static func opportunityGap(_ groups: [String: GroupCounters]) -> SideEstimate? {
+        let rates = groups.values.compactMap { c -> (rate: Double, positives: Int)? in
+            let positives = c.truePositives + c.falseNegatives
+            return positives > 0 ? (Double(c.truePositives) / Double(positives), positives) : nil
+        }
+        guard rates.count >= 2, let high = rates.max(by: { $0.rate < $1.rate }),
+            let low = rates.min(by: { $0.rate < $1.rate })
+        else { return nil }
+        let se2 = high.rate * (1 - high.rate) / Double(high.positives) + low.rate * (1 - low.rate) / Double(low.positives)
+        let n = high.positives + low.positives
+        // Stated per observation, so variance / n is the gap's squared standard error.
+        return SideEstimate(value: high.rate - low.rate, variance: se2 * Double(n), n: n)
+    }
+
     /// Latency, duration and time metrics get a p95 entry (a variance increase shows there
     /// before it moves the mean), and are better lower.
     static func isLatencyLike(_ name: String) -> Bool {
@@ -149,7 +194,9 @@ extension ComparisonDocument {
     static func naturalDirection(_ id: ComparisonMetricID) -> MetricDirection? {
         switch id.name {
         case "quality_mae", "quality_rmse": return .lowerIsBetter
-        case let n where n.hasPrefix("quality_") || n.hasPrefix("estimated_"): return .higherIsBetter
+        case let n where n.hasPrefix("fairness_"): return .lowerIsBetter
+        case let n where n.hasPrefix("quality_") || n.hasPrefix("estimated_") || n.hasPrefix("segment_"):
+            return .higherIsBetter
         default:
             guard let name = id.metricName else { return nil }
             return isLatencyLike(name) || ["error", "cost", "hallucination", "toxicity", "violation"].contains {
@@ -179,8 +226,8 @@ extension ComparisonDocument {
             e.interval = HypothesisTests.proportionDifferenceInterval(successes1: s1, trials1: x.n, successes2: s2, trials2: y.n)
             e.pValue = HypothesisTests.twoProportionZ(successes1: s1, trials1: x.n, successes2: s2, trials2: y.n)?.pValue
             e.margin = e.guardrail ? configured?.margin ?? 0.01 : configured?.margin
-        } else if id.stat == "p95" {
-            e.test = "quantile_z"
+        } else if id.stat == "p95" || id.name.hasPrefix("fairness_") {
+            e.test = id.stat == "p95" ? "quantile_z" : "gap_z"
             let se = (x.variance / Double(x.n) + y.variance / Double(y.n)).squareRoot()
             if se > 0 {
                 e.interval = Interval95(lower: d - HypothesisTests.z95 * se, upper: d + HypothesisTests.z95 * se)

@@ -39,6 +39,7 @@ extension ComparisonDocument {
         if let name = e.id.metricName {
             pairs += [("metric_name", .string(name)), ("source", .from(e.id.source)), ("stat", .from(e.id.stat))]
         }
+        if let segment = e.id.segment { pairs += [("segment", .string(segment)), ("group", .from(e.id.group))] }
         pairs += [
             ("baseline", number(e.baseline)), ("candidate", number(e.candidate)),
             ("difference", number(e.difference)), ("interval", json(e.interval)), ("test", .string(e.test)),
@@ -93,6 +94,9 @@ extension ComparisonDocument {
                 value: verdict == v ? 1 : 0)
         }
         for entry in metrics where entry.difference.isFinite {
+            // Per-group entries stay in the document: one series per group would multiply the
+            // exported series by the groups of every segment.
+            guard !entry.id.isSegment else { continue }
             let metric = entry.id.metricName.map { "\(entry.id.name):\(entry.id.source ?? "prediction"):\($0):\(entry.id.stat ?? "mean")" }
                 ?? entry.id.name
             out.append(

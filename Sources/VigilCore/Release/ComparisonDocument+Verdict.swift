@@ -37,6 +37,17 @@ extension ComparisonDocument {
         let better = successes.filter { entry in
             entry.n.baseline >= minSamples && entry.n.candidate >= minSamples && (entry.improvement?.lower ?? 0) > 0
         }
+        // A candidate significantly worse for one configured segment group, or widening a
+        // fairness gap, is not promoted (it is not rolled back on that alone).
+        let worseForASegment = metrics.first { entry in
+            entry.id.isSegment && entry.worse == true && entry.n.baseline >= minSamples && entry.n.candidate >= minSamples
+        }
+        if let segment = worseForASegment, undecided.isEmpty {
+            verdict = .inconclusive
+            provisional = false
+            reason = "\(segment.id.display) is worse by \(Self.format(abs(segment.difference))) (always-valid p=\(Self.format(segment.sequential?.pValue ?? 1))): not promoted"
+            return
+        }
         if undecided.isEmpty && (release.success.isEmpty || !better.isEmpty) {
             verdict = .promote
             provisional = !guardrails.contains { !$0.provisional }

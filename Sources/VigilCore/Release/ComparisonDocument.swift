@@ -7,16 +7,31 @@ public struct ComparisonMetricID: Sendable, Hashable {
     public var metricName: String?
     public var source: String?
     public var stat: String?
+    /// A configured segment specification (per-group and fairness-gap entries) and its group.
+    public var segment: String?
+    public var group: String?
 
-    public init(_ name: String, metricName: String? = nil, source: String? = nil, stat: String? = nil) {
+    public init(
+        _ name: String, metricName: String? = nil, source: String? = nil, stat: String? = nil, segment: String? = nil,
+        group: String? = nil
+    ) {
         self.name = name
         self.metricName = metricName
         self.source = source
         self.stat = stat
+        self.segment = segment
+        self.group = group
     }
 
-    /// How a reason names it: `quality_precision`, `metric_value{metric="latency_ms",source="prediction",stat="p95"}`.
+    /// Per-group and fairness-gap entries: they hold a promotion back, not roll it back.
+    public var isSegment: Bool { segment != nil }
+
+    /// How a reason names it: `quality_precision`, `segment_precision{segment="region",group="eu"}`,
+    /// `metric_value{metric="latency_ms",source="prediction",stat="p95"}`.
     public var display: String {
+        if let segment {
+            return group.map { #"\#(name){segment="\#(segment)",group="\#($0)"}"# } ?? #"\#(name){segment="\#(segment)"}"#
+        }
         guard let metricName else { return name }
         return #"\#(name){metric="\#(metricName)",source="\#(source ?? "prediction")",stat="\#(stat ?? "mean")"}"#
     }
