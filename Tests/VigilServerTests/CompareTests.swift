@@ -391,3 +391,37 @@ import VigilStats
         }
     }
 }
+
+/// Ordinary rules may name a version or a variant (issue 12): they read that series' window.
+@Suite struct SeriesRuleTests {
+    @Test func aRuleOnAVariantSeesOnlyThatVariant() async throws {
+        let yaml = """
+            models:
+              fraud: {task: binary, positive_class: fraud}
+            alerts:
+              - {name: CanaryPrecision, model: fraud, variant: canary, metric: quality_precision, op: "<", threshold: 0.8, window: 1h, min_samples: 100}
+              - {name: ControlPrecision, model: fraud, variant: control, metric: quality_precision, op: "<", threshold: 0.8, window: 1h, min_samples: 100}
+              - {name: V2Precision, model: fraud, version: v2, metric: quality_precision, op: "<", threshold: 0.8, window: 1h, min_samples: 100}
+            """
+        let config = try ConfigLoader.parse(yaml: yaml)
+        #expect(config.alerts[0].variant == "canary" && config.alerts[2].version == "v2")
+        let clock = ManualClock(CompareTests.t0)
+        try await withEngineApp(config, clock: clock) { client, engine in
+            for side in [
+                CompareTests.side("b", n: 2_000, precision: 0.9, variant: "control", seed: 41),
+                CompareTests.side("c", n: 2_000, precision: 0.6, version: "v2", variant: "canary", seed: 42),
+            ] {
+                #expect(try await client.send(.post, "/v1/predictions", JSONWriter.string(.array(side.predictions))).0 == .ok)
+                #expect(try await client.send(.post, "/v1/labels", JSONWriter.string(.array(side.labels))).0 == .ok)
+            }
+            await engine.evaluate(at: clock.now)
+            let (_, alerts, _) = try await client.send(.get, "/v1/alerts?state=firing")
+            let firing = try #require(alerts?["alerts"]?.array)
+            let names = Set(firing.compactMap { $0["labels"]?["alertname"]?.stringValue })
+            #expect(names == ["CanaryPrecision", "V2Precision"])
+            let canary = try #require(firing.first { $0["labels"]?["alertname"]?.stringValue == "CanaryPrecision" })
+            #expect(canary["labels"]?["variant"]?.stringValue == "canary")
+            #expect(abs((canary["value"]?.numberValue ?? 0) - 0.6) < 0.05)
+        }
+    }
+}

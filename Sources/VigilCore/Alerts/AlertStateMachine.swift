@@ -29,6 +29,8 @@ public struct AlertStateMachine: Sendable, Equatable {
         var seen = Set<String>()
         for sample in samples where Self.matches(rule, sample) && rule.op.holds(sample.value, rule.threshold) {
             var labels: [String: String] = ["alertname": rule.name, "model": model, "severity": rule.severity.rawValue]
+            if let version = rule.version { labels["version"] = version }
+            if let variant = rule.variant { labels["variant"] = variant }
             for (k, v) in sample.labels { labels[k] = v }
             for (k, v) in rule.labels { labels[k] = v }
             let fingerprint = Alert.fingerprint(labels)
@@ -81,7 +83,7 @@ public struct AlertStateMachine: Sendable, Equatable {
     /// (`metric_name` selects the custom metric of `metric_value`).
     static func matches(_ rule: AlertRuleConfig, _ sample: GaugeSample) -> Bool {
         guard sample.family == "vigil_" + rule.metric else { return false }
-        for (key, wanted) in rule.selectors {
+        for (key, wanted) in rule.selectors where !AlertRuleConfig.seriesSelectorKeys.contains(key) {
             let label = key == "metric_name" ? "metric" : key
             guard sample.labels.first(where: { $0.0 == label })?.1 == wanted else { return false }
         }

@@ -90,10 +90,12 @@ enum AlertRuleParser {
     static let keys = [
         "name", "model", "metric", "op", "threshold", "window", "for", "min_samples", "severity",
         "notify", "feature", "class", "segment", "group", "stat", "metric_name", "source", "labels", "summary",
-        "description", "compare", "verdict",
+        "description", "compare", "verdict", "version", "variant",
     ]
     /// Selectors narrow the metric's series; `metric_name` names the custom metric of `metric_value`.
-    static let selectorKeys: Set<String> = ["feature", "class", "segment", "group", "stat", "metric_name", "source"]
+    static let selectorKeys: Set<String> = [
+        "feature", "class", "segment", "group", "stat", "metric_name", "source", "version", "variant",
+    ]
 
     static func read(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> AlertRuleConfig? {
         let fields = Dictionary(r.mapping(node, path, allowed: keys), uniquingKeysWith: { a, _ in a })

@@ -187,6 +187,19 @@ public struct AlertRuleConfig: Sendable, Equatable {
     public var compare: ComparisonPair?
     public var verdict: ReleaseVerdict?
 
+    /// The selectors that choose the window's series rather than a gauge's labels.
+    public static let seriesSelectorKeys: Set<String> = ["version", "variant"]
+
+    /// The version a rule reads (`nil`: all versions).
+    public var version: String? { selectors["version"] }
+    /// The variant a rule reads (`nil`: every live variant).
+    public var variant: String? { selectors["variant"] }
+
+    /// Names the document a rule reads for `model`: its window and series.
+    public func documentKey(model: String) -> String {
+        [model, window.text, version ?? "", variant ?? ""].joined(separator: "\u{1}")
+    }
+
     public init(name: String, metric: String, op: ComparisonOp, threshold: Double, window: TimeLength) {
         self.name = name
         self.metric = metric

@@ -34,10 +34,11 @@ package final class AlertEngine: Sendable {
         state = Locked(State(book: AlertStateMachine(active: stored.active), planner: NotificationPlanner(log: stored.log)))
     }
 
-    /// One evaluation: `report` gives a model's all-versions document for a window.
+    /// One evaluation: `report` gives the document a rule reads for a model (its window, and
+    /// its version and variant when it names them).
     /// `comparison` gives a watched comparison's document.
     func evaluate(
-        models: [String], at now: Int64, report: (String, TimeLength) -> MetricsDocument?,
+        models: [String], at now: Int64, report: (String, AlertRuleConfig) -> MetricsDocument?,
         comparison: (String, ComparisonPair, TimeLength) -> ComparisonDocument? = { _, _, _ in nil }
     ) async {
         guard !config.alerts.isEmpty else { return }
@@ -49,8 +50,8 @@ package final class AlertEngine: Sendable {
                 comparisons[index] = comparison(rule.model, pair, rule.window)
                 continue
             }
-            for model in targets(of: rule, models) where reports["\(model)\u{1}\(rule.window.text)"] == nil {
-                if let document = report(model, rule.window) { reports["\(model)\u{1}\(rule.window.text)"] = document }
+            for model in targets(of: rule, models) where reports[rule.documentKey(model: model)] == nil {
+                if let document = report(model, rule) { reports[rule.documentKey(model: model)] = document }
             }
         }
         await evaluating.withLock {
@@ -125,7 +126,7 @@ package final class AlertEngine: Sendable {
                 continue
             }
             for model in targets(of: rule, models) {
-                guard let r = reports["\(model)\u{1}\(rule.window.text)"] else { continue }
+                guard let r = reports[rule.documentKey(model: model)] else { continue }
                 transitions += s.book.evaluate(rule, model: model, samples: r.samples(), count: r.predictions, at: now)
             }
         }

@@ -126,19 +126,25 @@ package final class WindowEvaluator: Sendable {
         async
     {
         var documents: [String: MetricsDocument] = [:]
-        for rule in config.alerts {
+        for rule in config.alerts where rule.compare == nil {
             for model in models where rule.model == "*" || rule.model == model {
-                let key = EvaluationSnapshot.Key(model: model, version: nil, window: rule.window.text)
-                if documents["\(model)\u{1}\(rule.window.text)"] != nil { continue }
-                let document = await next.documents[key].asyncOr {
-                    await self.document(SeriesSelector(model: model), window: rule.window, at: now)
+                let key = rule.documentKey(model: model)
+                if documents[key] != nil { continue }
+                // All versions or one: the snapshot has it; a variant is merged now.
+                let cached = rule.variant == nil
+                    ? next.documents[EvaluationSnapshot.Key(model: model, version: rule.version, window: rule.window.text)]
+                    : nil
+                let document = await cached.asyncOr {
+                    await self.document(
+                        SeriesSelector(model: model, version: rule.version, variant: rule.variant), window: rule.window,
+                        at: now)
                 }
-                documents["\(model)\u{1}\(rule.window.text)"] = document
+                documents[key] = document
             }
         }
         await alerts.evaluate(
             models: models, at: now,
-            report: { model, window in documents["\(model)\u{1}\(window.text)"] },
+            report: { model, rule in documents[rule.documentKey(model: model)] },
             comparison: { model, pair, window in
                 next.comparisons[EvaluationSnapshot.ComparisonKey(model: model, pair: pair, window: window.text)]
             })
