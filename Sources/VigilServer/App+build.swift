@@ -81,8 +81,8 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     let alerts = try AlertEngine(config: config, store: store, externalURL: externalURL, logger: logger)
     metrics.seedDeliveries(notifiers: config.notifiers.keys)
     let engine = try WindowEngine(
-        config: config, events: store, buckets: store, references: store, alerts: alerts, clock: clock,
-        logger: logger)
+        config: config, events: store, buckets: store, references: store, alerts: alerts, releases: store,
+        clock: clock, logger: logger)
     options.onEngine(engine)
     let services = AppServices(
         config: config, store: store, metrics: metrics, tokens: tokens, engine: engine,
@@ -99,7 +99,7 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
             sender: NotificationSender(
                 client: NotificationSender.makeClient(), notifiers: config.notifiers, secrets: secrets,
                 environment: templateEnvironment, timeout: options.notificationTimeout),
-            metrics: metrics, poll: options.outboxPoll, clock: clock, logger: logger),
+            releases: store, metrics: metrics, poll: options.outboxPoll, clock: clock, logger: logger),
         EvaluationService(
             evaluator: engine.evaluator, interval: .milliseconds(config.evaluationInterval.millis), clock: clock,
             timer: options.evaluationTimer, logger: logger))
@@ -198,7 +198,7 @@ struct RouteHandlers: Sendable {
             clock: services.clock)
         comparisons = ComparisonsController(
             config: services.config, registry: services.store.registry, comparisons: engine.reader,
-            retainedSpan: engine.reader.retainedSpan, clock: services.clock)
+            releases: services.store, retainedSpan: engine.reader.retainedSpan, clock: services.clock)
         let alertEngine = engine.alerts
         alerts = AlertsController(active: { alertEngine?.active() ?? [] }, store: services.store)
     }
@@ -211,6 +211,7 @@ struct RouteHandlers: Sendable {
         case .modelMetrics: windows.metrics
         case .compareModel: comparisons.compare
         case .flaggerGate: comparisons.flaggerGate
+        case .releaseLog: comparisons.releaseLog
         case .putReference: windows.uploadReference
         case .postReference: windows.freezeReference
         case .listAlerts: alerts.list

@@ -209,6 +209,21 @@ enum Migrations {
             // Shadows are read by event time for a comparison's agreement (few rows: a partial index).
             try db.execute(sql: "CREATE INDEX predictions_shadows ON predictions(model_id, ts) WHERE shadow = 1")
         }
+        migrator.registerMigration("v9-release-events") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE release_events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        model TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        baseline TEXT, candidate TEXT, window TEXT, verdict TEXT, previous TEXT,
+                        detail TEXT NOT NULL,
+                        notifier TEXT, outcome TEXT
+                    );
+                    CREATE INDEX release_events_model ON release_events(model, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -108,7 +108,7 @@ import VigilCore
                     client: NotificationSender.makeClient(), notifiers: config.notifiers, secrets: [:],
                     environment: try notifierEnvironment(config, environment: Self.environment))
                 let before = receiver.received.withLock { $0.count }
-                #expect(await sender.send(stored, to: "flag_off") == .delivered, "\(name)")
+                #expect(await sender.send(stored, to: "flag_off") == .delivered("HTTP 200"), "\(name)")
                 try await sender.client.shutdown()
                 let request = try #require(receiver.received.withLock { $0.count > before ? $0.last : nil }, "\(name)")
                 let want = try #require(Self.expected[name])
@@ -219,6 +219,21 @@ extension HTTPNotifierTests {
                     #expect(off.posts.count == 1, "the flag was turned back on")
                     let (_, alerts, _) = try await client.send(.get, "/v1/alerts?state=firing")
                     #expect(alerts?["alerts"]?.array.isEmpty == true)
+
+                    // The audit trail: rollback, then inconclusive, and every answer the notifiers got.
+                    let (status, log, text) = try await client.send(.get, "/v1/models/fraud/releases")
+                    #expect(status == .ok, "\(text)")
+                    let events = try #require(log?["events"]?.array)
+                    let verdicts = events.filter { $0["kind"]?.stringValue == "verdict" }
+                    #expect(verdicts.compactMap { $0["verdict"]?.stringValue } == ["inconclusive", "rollback"])
+                    #expect(verdicts.first?["previous"]?.stringValue == "rollback")
+                    #expect(verdicts.last?["previous"] == .null)
+                    #expect(verdicts.last?["detail"]?.stringValue?.hasPrefix("quality_") == true)
+                    let answers = events.filter { $0["kind"]?.stringValue == "notification" }
+                    #expect(answers.count == 3)
+                    #expect(answers.allSatisfy { $0["outcome"]?.stringValue == "delivered" })
+                    #expect(answers.contains { $0["detail"]?.stringValue == "CanaryRollback resolved: HTTP 200" })
+                    #expect(Set(answers.compactMap { $0["notifier"]?.stringValue }) == ["off", "both"])
                 }
             }
         }

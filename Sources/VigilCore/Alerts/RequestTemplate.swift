@@ -203,6 +203,7 @@ public struct HTTPNotifierTemplate: Sendable, Equatable {
     /// outbox stores it: `{"method", "url", "headers": [[name, parts]], "body"}`.
     public func render(_ alert: Alert, status: String) -> JSONValue {
         .object([
+            ("model", .string(alert.model)), ("rule", .string(alert.rule)), ("status", .string(status)),
             ("method", .string(method)),
             ("url", url.render(alert, status: status, escaping: .url).json),
             (

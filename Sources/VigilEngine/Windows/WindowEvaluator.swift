@@ -12,12 +12,17 @@ package final class WindowEvaluator: Sendable {
     let references: ReferenceManager
     let folds: FoldQueue
     let alerts: AlertEngine?
+    /// Where verdict changes are recorded (the release audit trail).
+    let releases: (any ReleaseLog)?
     let logger: Logger
     private let evaluating = AsyncMutex()
+    /// The last recorded verdict of each watched comparison; loaded from the log at first use.
+    private let lastVerdicts = Locked<[String: String]?>(nil)
 
     init(
         config: VigilConfig, live: LiveBuckets, buckets: any BucketStore, reader: WindowReader,
-        references: ReferenceManager, folds: FoldQueue, alerts: AlertEngine?, logger: Logger
+        references: ReferenceManager, folds: FoldQueue, alerts: AlertEngine?, releases: (any ReleaseLog)? = nil,
+        logger: Logger
     ) {
         self.config = config
         self.live = live
@@ -26,6 +31,7 @@ package final class WindowEvaluator: Sendable {
         self.references = references
         self.folds = folds
         self.alerts = alerts
+        self.releases = releases
         self.logger = logger
     }
 
@@ -42,6 +48,7 @@ package final class WindowEvaluator: Sendable {
             live.maintain(at: now)
             let next = await snapshot(schemas: schemas, at: now)
             reader.snapshot.withLock { $0 = next }
+            await recordVerdictChanges(next.comparisons, at: now)
             if let alerts { await triggerAlerts(alerts, next, models: schemas.keys.sorted(), at: now) }
             if shouldFlush { await flush() }
         }
@@ -148,6 +155,43 @@ package final class WindowEvaluator: Sendable {
             comparison: { model, pair, window in
                 next.comparisons[EvaluationSnapshot.ComparisonKey(model: model, pair: pair, window: window.text)]
             })
+    }
+
+    /// Records every watched comparison whose verdict differs from the last recorded one. On a
+    /// failed write nothing is remembered, so the next evaluation records the change again.
+    private func recordVerdictChanges(
+        _ comparisons: [EvaluationSnapshot.ComparisonKey: ComparisonDocument], at now: Int64
+    ) async {
+        guard let releases, !comparisons.isEmpty else { return }
+        var known = lastVerdicts.withLock { $0 }
+        if known == nil {
+            do {
+                known = try await releases.lastVerdicts()
+            } catch {
+                logger.error("reading the release log failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        var last = known ?? [:]
+        var events: [ReleaseEvent] = []
+        for (key, document) in comparisons.sorted(by: { $0.key.window < $1.key.window }) {
+            let (baseline, candidate) = (key.pair.baseline.description, key.pair.candidate.description)
+            let id = ReleaseEvent.comparisonKey(model: key.model, baseline: baseline, candidate: candidate, window: key.window)
+            guard last[id] != document.verdict.rawValue else { continue }
+            events.append(
+                ReleaseEvent(
+                    at: now, model: key.model, kind: .verdict, baseline: baseline, candidate: candidate,
+                    window: key.window, verdict: document.verdict.rawValue, previous: last[id],
+                    detail: document.reason + (document.provisional ? " (provisional)" : "")))
+            last[id] = document.verdict.rawValue
+        }
+        do {
+            try await releases.record(events)
+            lastVerdicts.withLock { $0 = last }
+        } catch {
+            lastVerdicts.withLock { $0 = known }
+            logger.error("recording verdict changes failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Writes changed partials and the watermark; on failure they stay changed for the next flush.

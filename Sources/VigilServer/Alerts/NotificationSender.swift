@@ -11,9 +11,21 @@ import VigilCore
 /// retried; any other 4xx permanent.
 struct NotificationSender: Sendable {
     enum Outcome: Sendable, Equatable {
-        case delivered
+        /// With the answer's status line (`HTTP 200`).
+        case delivered(String)
         case retry(String)
         case failed(String)
+
+        var isDelivered: Bool { if case .delivered = self { true } else { false } }
+
+        /// `delivered`, `retry` or `failed`, and the answer or reason.
+        var parts: (outcome: String, detail: String) {
+            switch self {
+            case .delivered(let s): ("delivered", s)
+            case .retry(let s): ("retry", s)
+            case .failed(let s): ("failed", s)
+            }
+        }
     }
 
     let client: HTTPClient
@@ -137,7 +149,7 @@ struct NotificationSender: Sendable {
     /// The outcome of a complete answer with `status`.
     static func outcome(status: Int) -> Outcome {
         switch status {
-        case 200..<300: return .delivered
+        case 200..<300: return .delivered("HTTP \(status)")
         // A redirect is retried, not failed for good: a receiver moved behind a redirect is a
         // configuration slip (or a proxy or portal in the way) that someone fixes, and the retry
         // counter and `last_error` say what to fix, while the notification waits in the outbox.

@@ -12,6 +12,8 @@ struct OutboxDispatcher: Service {
 
     let store: any Outbox
     let sender: NotificationSender
+    /// Where the answers to `http` notifiers (actions such as a kill switch) are recorded.
+    var releases: (any ReleaseLog)? = nil
     let metrics: MetricsCatalog
     let poll: Duration
     let clock: any VigilClock
@@ -98,6 +100,25 @@ struct OutboxDispatcher: Service {
         return kept.count == alerts.count ? head.body : JSONWriter.bytes(.array(kept))
     }
 
+    /// An `http` notifier's answer, in the release audit trail of the alert's model.
+    private func recordAction(_ entry: OutboxEntry, _ outcome: NotificationSender.Outcome) async {
+        guard let releases, sender.notifiers[entry.notifier]?.type == .http,
+            case .object(let request)? = try? JSONParser.parse(entry.body), case .string(let model)? = request["model"]
+        else { return }
+        let (result, detail) = outcome.parts
+        let rule = request["rule"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? ""
+        let status = request["status"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? ""
+        do {
+            try await releases.record([
+                ReleaseEvent(
+                    at: clock.now, model: model, kind: .notification, detail: "\(rule) \(status): \(detail)",
+                    notifier: entry.notifier, outcome: result)
+            ])
+        } catch {
+            logger.error("recording a notifier's answer failed", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// An Alertmanager alert's identity: its label set (sorted as Vigil writes it).
     static func identity(_ alert: JSONValue) -> String? {
         guard case .object(let object) = alert, case .object(let labels)? = object["labels"] else { return nil }
@@ -108,7 +129,8 @@ struct OutboxDispatcher: Service {
     func deliver(_ entry: OutboxEntry) async -> Bool {
         let outcome = await sender.send(entry.body, to: entry.notifier)
         // Cut short by shutdown: not an attempt. The row stays as it was and goes out after a restart.
-        if Task.isCancelled, outcome != .delivered { return false }
+        if Task.isCancelled, !outcome.isDelivered { return false }
+        await recordAction(entry, outcome)
         do {
             switch outcome {
             case .delivered:

@@ -9,6 +9,7 @@ struct ComparisonsController: Sendable {
     let config: VigilConfig
     let registry: ModelRegistry
     let comparisons: any Comparisons
+    let releases: any ReleaseLog
     let retainedSpan: Int64
     let clock: any VigilClock
 
@@ -68,6 +69,40 @@ struct ComparisonsController: Sendable {
         return Response(
             status: allowed ? .ok : .forbidden, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(answer))))
+    }
+
+    /// `GET /v1/models/{model}/releases?limit=N`: the audit trail, newest first — verdict
+    /// changes of watched comparisons and the answers `http` notifiers got.
+    func releaseLog(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let model = try context.parameters.require("model")
+        guard registry.schema(model) != nil else {
+            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
+        }
+        var limit = 100
+        if let raw = request.uri.queryParameters["limit"] {
+            guard let n = Int(raw), n >= 1, n <= 1000 else { throw APIError(.badRequest, "limit must be 1 to 1000") }
+            limit = n
+        }
+        let events = try await releases.releaseEvents(model: model, limit: limit)
+        let body = JSONValue.object([
+            ("model", .string(model)),
+            (
+                "events",
+                .array(
+                    events.map { e in
+                        .object([
+                            ("at", .string(Timestamp.format(e.at))), ("kind", .string(e.kind.rawValue)),
+                            ("baseline", .from(e.baseline)), ("candidate", .from(e.candidate)),
+                            ("window", .from(e.window)), ("verdict", .from(e.verdict)),
+                            ("previous", .from(e.previous)), ("detail", .string(e.detail)),
+                            ("notifier", .from(e.notifier)), ("outcome", .from(e.outcome)),
+                        ])
+                    })
+            ),
+        ])
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))
     }
 
     static func side(_ raw: Substring?, _ name: String) throws -> ComparisonSide {
