@@ -23,6 +23,16 @@ import VigilCore
         }
 
         var log: String { (try? String(contentsOfFile: process.logPath, encoding: .utf8)) ?? "" }
+
+        /// Waits for an evaluation whose 1 h window of model `m` holds `predictions` predictions
+        /// and `labeled` labels (the snapshot a document request reads), however loaded the machine.
+        func evaluated(predictions: Int, labeled: Int) async throws {
+            try await HTTP.eventually(.seconds(60), "an evaluation with \(predictions) predictions, \(labeled) labels") {
+                let document = try await get("/v1/models/m/metrics?window=1h").json
+                return document?["counts"]?["predictions"]?.int == predictions
+                    && document?["counts"]?["labeled"]?.int == labeled
+            }
+        }
     }
 
     static func start(_ config: String, in directory: TemporaryDirectory = try! TemporaryDirectory()) async throws
@@ -63,14 +73,15 @@ import VigilCore
         #expect(try await corrected.post("/v1/predictions", Self.predictions(first)).status == 200)
         // Only class 0 seen: the positive class cannot be told, the label folds without it.
         #expect(try await corrected.post("/v1/labels", #"[{"id": "a0", "model": "m", "label": 0}]"#).status == 200)
-        try await Task.sleep(for: .milliseconds(1500))
+        try await corrected.evaluated(predictions: 6, labeled: 1)
         #expect(try await corrected.post("/v1/predictions", Self.predictions(second)).status == 200)
-        try await Task.sleep(for: .milliseconds(1500))  // an evaluation infers positive class 1
+        try await corrected.evaluated(predictions: 12, labeled: 1)  // an evaluation infers positive class 1
         #expect(try await corrected.post("/v1/labels", #"[{"id": "a0", "model": "m", "label": 1}]"#).status == 200)
         #expect(
             try await corrected.post("/v1/labels", #"[{"id": "b1", "model": "m", "label": 1}, {"id": "a1", "model": "m", "label": 0}]"#)
                 .status == 200)
-        try await Task.sleep(for: .milliseconds(2500))  // flushes
+        try await corrected.evaluated(predictions: 12, labeled: 3)
+        try await Task.sleep(for: .milliseconds(1500))  // and a flush after it
         #expect(corrected.process.process.isRunning, "vigil died after the correction:\n\(corrected.log)")
         let document = try #require(try await corrected.get("/v1/models/m/metrics?window=1h").json)
 
@@ -78,11 +89,11 @@ import VigilCore
         let direct = try await Self.start(config)
         #expect(try await direct.post("/v1/predictions", Self.predictions(first)).status == 200)
         #expect(try await direct.post("/v1/predictions", Self.predictions(second)).status == 200)
-        try await Task.sleep(for: .milliseconds(1500))
+        try await direct.evaluated(predictions: 12, labeled: 0)
         #expect(
             try await direct.post("/v1/labels", #"[{"id": "a0", "model": "m", "label": 1}, {"id": "b1", "model": "m", "label": 1}, {"id": "a1", "model": "m", "label": 0}]"#)
                 .status == 200)
-        try await Task.sleep(for: .milliseconds(2500))
+        try await direct.evaluated(predictions: 12, labeled: 3)
         let expected = try #require(try await direct.get("/v1/models/m/metrics?window=1h").json)
         for section in ["quality", "calibration", "fairness", "labeled"] {
             #expect(document[section] == expected[section], "\(section) differs")
