@@ -53,17 +53,24 @@ import VigilStats
         _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         try await withEngineApp(config, clock: ManualClock(t0)) { client, _ in
-            for side in sides {
-                for (path, items) in [("/v1/predictions", side.predictions), ("/v1/labels", side.labels)] {
-                    for start in stride(from: 0, to: items.count, by: 2_000) {
-                        let batch = JSONWriter.string(.array(Array(items[start..<min(start + 2_000, items.count)])))
-                        let (status, response, _) = try await client.send(.post, path, batch)
-                        #expect(status == .ok)
-                        #expect(response?["rejected"]?.numberValue ?? 0 == 0, "\(response.map(JSONWriter.string) ?? "")")
-                    }
+            try await send(sides, to: client)
+            try await body(client)
+        }
+    }
+
+    /// Posts each side's predictions, then its labels, in batches under the per-request limit.
+    static func send(_ sides: [(predictions: [JSONValue], labels: [JSONValue])], to client: any TestClientProtocol)
+        async throws
+    {
+        for side in sides {
+            for (path, items) in [("/v1/predictions", side.predictions), ("/v1/labels", side.labels)] {
+                for start in stride(from: 0, to: items.count, by: 2_000) {
+                    let batch = JSONWriter.string(.array(Array(items[start..<min(start + 2_000, items.count)])))
+                    let (status, response, _) = try await client.send(.post, path, batch)
+                    #expect(status == .ok)
+                    #expect(response?["rejected"]?.numberValue ?? 0 == 0, "\(response.map(JSONWriter.string) ?? "")")
                 }
             }
-            try await body(client)
         }
     }
 
@@ -277,14 +284,7 @@ import VigilStats
         let candidate = CompareTests.side("c", n: 3_000, precision: 0.65, version: "v2", variant: "canary", seed: 12)
         let clock = ManualClock(CompareTests.t0)
         try await withEngineApp(config, clock: clock) { client, engine in
-            for side in [baseline, candidate] {
-                for (path, items) in [("/v1/predictions", side.predictions), ("/v1/labels", side.labels)] {
-                    for start in stride(from: 0, to: items.count, by: 2_000) {
-                        let batch = JSONWriter.string(.array(Array(items[start..<min(start + 2_000, items.count)])))
-                        #expect(try await client.send(.post, path, batch).0 == .ok)
-                    }
-                }
-            }
+            try await CompareTests.send([baseline, candidate], to: client)
             await engine.evaluate(at: clock.now)
             let (_, alerts, _) = try await client.send(.get, "/v1/alerts?state=firing")
             let firing = try #require(alerts?["alerts"]?.array)
@@ -407,13 +407,11 @@ import VigilStats
         #expect(config.alerts[0].variant == "canary" && config.alerts[2].version == "v2")
         let clock = ManualClock(CompareTests.t0)
         try await withEngineApp(config, clock: clock) { client, engine in
-            for side in [
-                CompareTests.side("b", n: 2_000, precision: 0.9, variant: "control", seed: 41),
-                CompareTests.side("c", n: 2_000, precision: 0.6, version: "v2", variant: "canary", seed: 42),
-            ] {
-                #expect(try await client.send(.post, "/v1/predictions", JSONWriter.string(.array(side.predictions))).0 == .ok)
-                #expect(try await client.send(.post, "/v1/labels", JSONWriter.string(.array(side.labels))).0 == .ok)
-            }
+            try await CompareTests.send(
+                [
+                    CompareTests.side("b", n: 2_000, precision: 0.9, variant: "control", seed: 41),
+                    CompareTests.side("c", n: 2_000, precision: 0.6, version: "v2", variant: "canary", seed: 42),
+                ], to: client)
             await engine.evaluate(at: clock.now)
             let (_, alerts, _) = try await client.send(.get, "/v1/alerts?state=firing")
             let firing = try #require(alerts?["alerts"]?.array)

@@ -197,13 +197,11 @@ extension HTTPNotifierTests {
                 let config = try ConfigLoader.parse(yaml: yaml)
                 let clock = ManualClock(CompareTests.t0)
                 try await withEngineApp(config, clock: clock) { client, engine in
-                    for side in [
-                        CompareTests.side("b", n: 2_000, precision: 0.85, variant: "control", seed: 21),
-                        CompareTests.side("c", n: 2_000, precision: 0.60, variant: "canary", seed: 22),
-                    ] {
-                        #expect(try await client.send(.post, "/v1/predictions", JSONWriter.string(.array(side.predictions))).0 == .ok)
-                        #expect(try await client.send(.post, "/v1/labels", JSONWriter.string(.array(side.labels))).0 == .ok)
-                    }
+                    try await CompareTests.send(
+                        [
+                            CompareTests.side("b", n: 2_000, precision: 0.85, variant: "control", seed: 21),
+                            CompareTests.side("c", n: 2_000, precision: 0.60, variant: "canary", seed: 22),
+                        ], to: client)
                     await engine.evaluate(at: clock.now)
                     try await HTTP.eventually(.seconds(20), "the firing requests") {
                         off.posts.count == 1 && both.posts.count == 1

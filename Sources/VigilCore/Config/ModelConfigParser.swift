@@ -145,7 +145,10 @@ enum AlertRuleParser {
         guard let name = r.string(fields["name"]!, "\(path).name"),
             let verdict = r.oneOf(fields["verdict"]!, "\(path).verdict", ReleaseVerdict.self),
             let window = r.interval(fields["window"]!, "\(path).window"),
-            let pair = readPair(fields["compare"]!, "\(path).compare", &r)
+            let pair = ReleaseConfigParser.readPair(
+                Dictionary(
+                    r.mapping(fields["compare"]!, "\(path).compare", allowed: ["baseline", "candidate"]),
+                    uniquingKeysWith: { a, _ in a }), fields["compare"]!, "\(path).compare", &r)
         else { return nil }
         var rule = AlertRuleConfig(name: name, metric: "compare_verdict", op: .equal, threshold: 1, window: window)
         rule.compare = pair
@@ -155,25 +158,6 @@ enum AlertRuleParser {
         rule.summary = rule.summary
             ?? "{{ $labels.candidate }} against {{ $labels.baseline }} of model {{ $labels.model }}: verdict {{ $labels.verdict }} over {{ $window }}"
         return rule
-    }
-
-    static func readPair(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> ComparisonPair? {
-        let fields = Dictionary(r.mapping(node, path, allowed: ["baseline", "candidate"]), uniquingKeysWith: { a, _ in a })
-        var sides: [ComparisonSide] = []
-        for key in ["baseline", "candidate"] {
-            guard let n = fields[key] else {
-                r.fail(node, "\(path) needs \(key)")
-                return nil
-            }
-            guard let text = r.string(n, "\(path).\(key)") else { return nil }
-            switch ComparisonSide.parse(text) {
-            case .success(let side): sides.append(side)
-            case .failure(let e):
-                r.fail(n, "\(path).\(key): \(e.message)")
-                return nil
-            }
-        }
-        return ComparisonPair(baseline: sides[0], candidate: sides[1])
     }
 
     /// The fields every rule may carry.

@@ -82,12 +82,28 @@ enum ReleaseConfigParser {
     static func readWatch(_ node: ConfigNode, _ path: String, _ r: inout ConfigReader) -> WatchConfig? {
         let fields = Dictionary(
             r.mapping(node, path, allowed: ["baseline", "candidate", "window"]), uniquingKeysWith: { a, _ in a })
+        guard let pair = readPair(fields, node, path, &r) else { return nil }
+        var window = TimeLength(millis: 3_600_000, text: "1h")
+        if let n = fields["window"], let w = r.interval(n, "\(path).window") { window = w }
+        guard pair.baseline != pair.candidate else {
+            r.fail(node, "\(path): baseline and candidate are the same side")
+            return nil
+        }
+        return WatchConfig(pair: pair, window: window)
+    }
+
+    /// The `baseline` and `candidate` sides among a mapping's `fields` (a watch entry or a
+    /// comparison rule's `compare`).
+    static func readPair(_ fields: [String: ConfigNode], _ node: ConfigNode, _ path: String, _ r: inout ConfigReader)
+        -> ComparisonPair?
+    {
         var sides: [ComparisonSide] = []
         for key in ["baseline", "candidate"] {
-            guard let n = fields[key], let text = r.string(n, "\(path).\(key)") else {
-                if fields[key] == nil { r.fail(node, "\(path) needs a \(key)") }
+            guard let n = fields[key] else {
+                r.fail(node, "\(path) needs \(key)")
                 return nil
             }
+            guard let text = r.string(n, "\(path).\(key)") else { return nil }
             switch ComparisonSide.parse(text) {
             case .success(let side): sides.append(side)
             case .failure(let e):
@@ -95,12 +111,6 @@ enum ReleaseConfigParser {
                 return nil
             }
         }
-        var window = TimeLength(millis: 3_600_000, text: "1h")
-        if let n = fields["window"], let w = r.interval(n, "\(path).window") { window = w }
-        guard sides[0] != sides[1] else {
-            r.fail(node, "\(path): baseline and candidate are the same side")
-            return nil
-        }
-        return WatchConfig(baseline: sides[0], candidate: sides[1], window: window)
+        return ComparisonPair(baseline: sides[0], candidate: sides[1])
     }
 }

@@ -66,13 +66,11 @@ public struct ComparisonPair: Sendable, Hashable {
 
 /// A comparison evaluated every `evaluation_interval` (DESIGN §5 `release.watch`).
 public struct WatchConfig: Sendable, Equatable, Hashable {
-    public var baseline: ComparisonSide
-    public var candidate: ComparisonSide
+    public var pair: ComparisonPair
     public var window: TimeLength
 
-    public init(baseline: ComparisonSide, candidate: ComparisonSide, window: TimeLength) {
-        self.baseline = baseline
-        self.candidate = candidate
+    public init(pair: ComparisonPair, window: TimeLength) {
+        self.pair = pair
         self.window = window
     }
 }

@@ -98,7 +98,7 @@ package final class WindowEvaluator: Sendable {
         var watched: [(String, ComparisonPair, TimeLength)] = []
         for model in models {
             for w in config.model(model).release.watch {
-                watched.append((model, ComparisonPair(baseline: w.baseline, candidate: w.candidate), w.window))
+                watched.append((model, w.pair, w.window))
             }
             for rule in config.alerts where rule.model == model {
                 if let pair = rule.compare { watched.append((model, pair, rule.window)) }
