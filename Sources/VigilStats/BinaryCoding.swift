@@ -44,6 +44,15 @@ public struct BinaryWriter: Sendable {
         }
     }
 
+    /// Appends a float as its 4-byte bit pattern.
+    public mutating func write(float value: Float) {
+        var bits = value.bitPattern
+        for _ in 0..<4 {
+            bytes.append(UInt8(truncatingIfNeeded: bits))
+            bits >>= 8
+        }
+    }
+
     /// Appends length-prefixed bytes (a nested encoding).
     public mutating func write(blob: [UInt8]) {
         write(count: blob.count)
@@ -109,6 +118,15 @@ public struct BinaryReader: Sendable {
         for i in 0..<8 { bits |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
         offset += 8
         return Double(bitPattern: bits)
+    }
+
+    /// Reads a 4-byte float.
+    public mutating func readFloat() -> Float? {
+        guard bytes.count - offset >= 4 else { return nil }
+        var bits: UInt32 = 0
+        for i in 0..<4 { bits |= UInt32(bytes[offset + i]) << (8 * UInt32(i)) }
+        offset += 4
+        return Float(bitPattern: bits)
     }
 
     /// Reads length-prefixed bytes; `nil` when truncated.

@@ -63,7 +63,11 @@ enum ModelConfigParser {
     private static func readDrift(
         _ node: ConfigNode, _ path: String, _ model: inout ModelConfig, _ r: inout ConfigReader
     ) {
-        for (key, value) in r.mapping(node, path, allowed: ["alpha", "psi", "js_distance"]) {
+        for (key, value) in r.mapping(node, path, allowed: ["alpha", "psi", "js_distance", "fine_bins"]) {
+            if key == "fine_bins" {
+                if let on = r.bool(value, "\(path).fine_bins") { model.driftFineBins = on }
+                continue
+            }
             guard let v = r.double(value, "\(path).\(key)") else { continue }
             switch key {
             case "alpha":

@@ -150,6 +150,10 @@ public struct ModelConfig: Sendable, Equatable {
     public var driftAlpha = 0.05
     public var driftPSI = 0.2
     public var driftJS = 0.1
+    /// Whether the model's numeric columns keep fine reference-bin counts per bucket (KS and
+    /// Wasserstein precise past the sketch; ≈ 4.7 KB more per numeric column per bucket in
+    /// memory, more merge work per document). Off by default.
+    public var driftFineBins = false
     /// How releases of this model are judged (DESIGN §5).
     public var release = ReleaseConfig()
     public init() {}

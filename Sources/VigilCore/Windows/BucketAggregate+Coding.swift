@@ -4,16 +4,24 @@ import VigilStats
 // encoding of its aggregate, length-prefixed; decoding refuses truncated or corrupt input.
 
 extension NumericAggregate {
-    func encode(into w: inout BinaryWriter) {
+    func encode(into w: inout BinaryWriter, format: UInt8 = BucketAggregate.formatVersion) {
         w.write(blob: moments.encoded())
         w.write(blob: sketch.encoded())
         w.write(blob: histogram?.encoded() ?? [])
         w.write(int: generation)
         w.write(count: binned)
         w.write(count: outOfRange)
+        guard format >= 2 else { return }
+        if let fine {
+            w.write(byte: 1)
+            fine.encode(into: &w)
+        } else {
+            w.write(byte: 0)
+        }
     }
 
-    static func decode(from r: inout BinaryReader) -> NumericAggregate? {
+    /// Format 1 buckets have no fine counts.
+    static func decode(from r: inout BinaryReader, version: UInt8) -> NumericAggregate? {
         guard let m = r.readBlob().flatMap(Moments.decode), let s = r.readBlob().flatMap(QuantileSketch.decode),
             let h = r.readBlob(), let generation = r.readInt(), let binned = r.readVarint(),
             let outOfRange = r.readVarint(), binned <= UInt64(Int.max / 2), outOfRange <= UInt64(Int.max / 2)
@@ -28,6 +36,15 @@ extension NumericAggregate {
         a.generation = generation
         a.binned = Int(binned)
         a.outOfRange = Int(outOfRange)
+        if version >= 2 {
+            switch r.readByte() {
+            case 0: break
+            case 1:
+                guard let fine = FineCounts.decode(from: &r) else { return nil }
+                a.fine = fine
+            default: return nil
+            }
+        }
         return a
     }
 }
@@ -50,20 +67,22 @@ extension MetricAggregate {
 }
 
 extension BucketAggregate {
-    static let formatVersion: UInt8 = 1
+    /// 2: numeric aggregates carry fine counts.
+    public static let formatVersion: UInt8 = 2
 
-    /// The bucket as bytes (format 1).
-    public func encoded() -> [UInt8] {
+    /// The bucket as bytes (format 2; `format: 1` writes the previous layout, without fine
+    /// counts, for compatibility tests).
+    public func encoded(format: UInt8 = formatVersion) -> [UInt8] {
         var w = BinaryWriter(capacity: 4096)
-        w.write(byte: Self.formatVersion)
+        w.write(byte: format)
         w.write(count: predictions)
         w.write(count: labeled)
         w.write(count: overflow)
-        Self.write(numeric, &w) { $0.encode(into: &$1) }
+        Self.write(numeric, &w) { $0.encode(into: &$1, format: format) }
         Self.write(categorical, &w) { $1.write(blob: $0.encoded()) }
         w.write(blob: outputClasses.encoded())
-        outputNumeric.encode(into: &w)
-        confidence.encode(into: &w)
+        outputNumeric.encode(into: &w, format: format)
+        confidence.encode(into: &w, format: format)
         w.write(blob: confusion.encoded())
         w.write(blob: expected.encoded())
         w.write(int: calibrationGeneration)
@@ -78,10 +97,11 @@ extension BucketAggregate {
         return w.bytes
     }
 
-    /// Decodes `encoded()`; `nil` when the bytes are not a bucket of a known format.
+    /// Decodes `encoded()` (formats 1 and 2); `nil` when the bytes are not a bucket of a known
+    /// format.
     public static func decode(_ bytes: [UInt8]) -> BucketAggregate? {
         var r = BinaryReader(bytes)
-        guard r.readByte() == formatVersion, let predictions = r.readVarint(), let labeled = r.readVarint(),
+        guard let version = r.readByte(), version == 1 || version == formatVersion, let predictions = r.readVarint(), let labeled = r.readVarint(),
             let overflow = r.readVarint(), predictions <= UInt64(Int.max / 2), labeled <= UInt64(Int.max / 2),
             overflow <= UInt64(Int.max / 2)
         else { return nil }
@@ -89,10 +109,11 @@ extension BucketAggregate {
         b.predictions = Int(predictions)
         b.labeled = Int(labeled)
         b.overflow = Int(overflow)
-        guard let numeric = read(&r, NumericAggregate.decode),
+        guard let numeric = read(&r, { NumericAggregate.decode(from: &$0, version: version) }),
             let categorical = read(&r, { $0.readBlob().flatMap(CategoryCounts.decode) }),
             let outputClasses = r.readBlob().flatMap(CategoryCounts.decode),
-            let outputNumeric = NumericAggregate.decode(from: &r), let confidence = NumericAggregate.decode(from: &r),
+            let outputNumeric = NumericAggregate.decode(from: &r, version: version),
+            let confidence = NumericAggregate.decode(from: &r, version: version),
             let confusion = r.readBlob().flatMap(ConfusionMatrix.decode),
             let expected = r.readBlob().flatMap(ExpectedConfusion.decode), let generation = r.readInt(),
             let calibration = r.readBlob().flatMap(CalibrationBins.decode), let regressionCount = r.readVarint(),

@@ -39,7 +39,8 @@ public struct BucketAggregate: Sendable, Equatable {
             switch value {
             case .number(let x):
                 numeric[name, default: NumericAggregate()].add(
-                    x, reference: reference?.numeric[name], generation: generation, range: context.ranges[name])
+                    x, reference: reference?.numeric[name], generation: generation, range: context.ranges[name],
+                    fineBins: context.fineBins)
             case .category(let c):
                 categorical[name, default: CategoryCounts()].add(c)
             case .missing:
@@ -48,13 +49,16 @@ public struct BucketAggregate: Sendable, Equatable {
         }
         if context.task == .regression {
             if let y = p.output.numericValue {
-                outputNumeric.add(y, reference: reference?.outputNumeric, generation: generation, range: nil)
+                outputNumeric.add(
+                    y, reference: reference?.outputNumeric, generation: generation, range: nil,
+                    fineBins: context.fineBins)
             }
         } else if context.isClassification {
             outputClasses.add(p.output.classKey)
         }
         if let c = context.confidence(of: p), c.isFinite {
-            confidence.add(c, reference: reference?.confidence, generation: generation, range: nil)
+            confidence.add(
+                c, reference: reference?.confidence, generation: generation, range: nil, fineBins: context.fineBins)
         }
         if let positive = context.positiveClass {
             let predictedPositive = p.output.classKey == positive

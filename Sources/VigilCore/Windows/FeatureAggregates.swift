@@ -1,12 +1,15 @@
 import VigilStats
 
-/// A numeric column's aggregates in one bucket: moments, a quantile sketch, and counts over the
-/// reference's decile bins when the reference existed as the values arrived.
+/// A numeric column's aggregates in one bucket: moments, a quantile sketch, and — when the
+/// reference existed as the values arrived — counts over its decile bins (PSI, JS) and over its
+/// fine bins (KS and Wasserstein past the sketch's exact range).
 public struct NumericAggregate: Sendable, Equatable {
     public var moments = Moments()
     public var sketch = QuantileSketch()
     /// Counts over the bins of the reference with `generation`; covers `binned` of the values.
     public var histogram: BinnedHistogram?
+    /// Counts over the same reference's fine bins; complete when its total is the value count.
+    public var fine: FineCounts?
     public var generation: Int64 = 0
     public var binned = 0
     /// Values outside the configured range.
@@ -14,16 +17,28 @@ public struct NumericAggregate: Sendable, Equatable {
 
     public init() {}
 
-    /// Adds one finite value, binning it by `reference` when the histogram can stay complete.
-    mutating func add(_ x: Double, reference: NumericReference?, generation: Int64, range: ClosedRange<Double>?) {
+    /// Adds one finite value, binning it by `reference` when the histograms can stay complete
+    /// (into its fine bins too when `fineBins`).
+    mutating func add(
+        _ x: Double, reference: NumericReference?, generation: Int64, range: ClosedRange<Double>?,
+        fineBins: Bool = true
+    ) {
         if let range, !range.contains(x) { outOfRange += 1 }
         if let reference {
             if histogram == nil, moments.count == 0 {
                 histogram = BinnedHistogram(edges: reference.edges)
+                fine = fineBins ? reference.fine.map { FineCounts(binCount: $0.binCount) } : nil
                 self.generation = generation
             }
             if self.generation == generation, histogram != nil {
-                histogram!.add(x)
+                if fine != nil, let layout = reference.fine, let coarse = reference.coarse {
+                    let j = layout.bin(of: x)
+                    histogram!.add(bin: coarse[j])
+                    if !fine!.add(x, bin: j, layout: layout) { fine = nil }
+                } else {
+                    histogram!.add(x)
+                    fine = nil
+                }
                 binned += 1
             }
         }
@@ -37,18 +52,31 @@ public struct NumericAggregate: Sendable, Equatable {
         return histogram.counts
     }
 
+    /// The fine counts when they cover every value under the reference `generation`.
+    public func fineCounts(generation: Int64) -> FineCounts? {
+        guard let fine, self.generation == generation, fine.total == moments.count else { return nil }
+        return fine
+    }
+
     public mutating func merge(_ other: NumericAggregate) {
         if other.moments.count > 0 {
             if moments.count == 0 && histogram == nil {
                 histogram = other.histogram
+                fine = other.fine
                 generation = other.generation
                 binned = other.binned
             } else if let h = other.histogram, histogram != nil, generation == other.generation,
                 histogram!.merge(h)
             {
                 binned += other.binned
+                if let f = other.fine, fine != nil {
+                    if !fine!.merge(f) { fine = nil }
+                } else {
+                    fine = nil
+                }
             } else {
                 histogram = nil
+                fine = nil
                 binned = 0
             }
         }

@@ -11,6 +11,8 @@ public struct FoldContext: Sendable {
     public var learnedSegments = false
     public var ranges: [String: ClosedRange<Double>]
     public var reference: ReferenceProfile?
+    /// Fold numeric columns into the reference's fine bins too (`drift.fine_bins`).
+    public var fineBins = false
 
     /// Groups per segment specification per bucket; further groups are counted in `overflow`.
     public static let maxGroups = 100
@@ -40,6 +42,7 @@ public struct FoldContext: Sendable {
             task == .binary ? (schema?.positiveClass(declared: config.positiveClass) ?? config.positiveClass) : nil
         self.init(task: task, positiveClass: positive, segments: specs, ranges: config.ranges, reference: reference)
         learnedSegments = config.segments.isEmpty
+        fineBins = config.driftFineBins
     }
 
 

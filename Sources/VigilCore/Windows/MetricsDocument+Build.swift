@@ -102,8 +102,9 @@ extension MetricsDocument {
     }
 
     /// PSI and JS over the reference's decile bins (exact counts when the window was binned under
-    /// this reference, else from the sketch's CDF), KS and Wasserstein (exact while both sides
-    /// hold every value, else from sketches with their bound).
+    /// this reference, else from the sketch's CDF); KS and Wasserstein exact while both sides hold
+    /// every value, else over the reference's fine bins with their bounds (FineBinDrift), else —
+    /// a window folded before this reference's bins existed — from sketches with theirs.
     static func numericDrift(_ ref: NumericReference, _ cur: NumericAggregate, generation: Int64) -> ColumnDrift? {
         let n = cur.moments.count
         guard n > 0 else { return nil }
@@ -118,6 +119,13 @@ extension MetricsDocument {
                 d.ks = TestStatistic(statistic: ks.statistic, pValue: ks.pValue)
             }
             d.wasserstein = DriftStatistics.wasserstein(values, current)
+        } else if let layout = ref.fine, let fine = cur.fineCounts(generation: generation),
+            let r = FineBinDrift.compare(layout, fine)
+        {
+            d.ks = TestStatistic(
+                statistic: r.ks.value, pValue: r.pValue, bound: r.ks.bound, pValueInterval: r.pValueRange)
+            d.wasserstein = r.wasserstein.value
+            d.wassersteinBound = r.wasserstein.bound
         } else {
             // The reference side is exact whenever it kept its values; only the window's sketch errs.
             let ks =

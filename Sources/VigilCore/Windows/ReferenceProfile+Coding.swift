@@ -1,7 +1,7 @@
 import VigilStats
 
 extension NumericReference {
-    func encode(into w: inout BinaryWriter) {
+    func encode(into w: inout BinaryWriter, format: UInt8 = ReferenceProfile.formatVersion) {
         w.write(count: edges.count)
         for e in edges { w.write(double: e) }
         for c in counts { w.write(count: c) }
@@ -13,9 +13,11 @@ extension NumericReference {
             w.write(byte: 0)
         }
         w.write(blob: sketch.encoded())
+        if format >= 2 { w.write(blob: fine?.encoded() ?? []) }
     }
 
-    static func decode(from r: inout BinaryReader) -> NumericReference? {
+    /// Format 1 profiles have no fine bins; they are rebuilt from the values when kept.
+    static func decode(from r: inout BinaryReader, version: UInt8) -> NumericReference? {
         guard let n = r.readVarint(), n <= 16 else { return nil }
         var edges: [Double] = []
         var counts: [Int] = []
@@ -40,17 +42,27 @@ extension NumericReference {
             values = v
         }
         guard let sketch = r.readBlob().flatMap(QuantileSketch.decode) else { return nil }
-        return NumericReference(edges: edges, counts: counts, values: values, sketch: sketch)
+        var fine: FineBinLayout?
+        if version >= 2 {
+            guard let bytes = r.readBlob() else { return nil }
+            if !bytes.isEmpty {
+                guard let layout = FineBinLayout.decode(bytes) else { return nil }
+                fine = layout
+            }
+        }
+        return NumericReference(edges: edges, counts: counts, values: values, sketch: sketch, fine: fine)
     }
 }
 
 extension ReferenceProfile {
-    static let formatVersion: UInt8 = 1
+    /// 2: numeric columns carry their fine bins.
+    public static let formatVersion: UInt8 = 2
 
-    /// The profile as bytes (format 1), for the `reference_profiles` table.
-    public func encoded() -> [UInt8] {
+    /// The profile as bytes (format 2), for the `reference_profiles` table; `format: 1` writes
+    /// the previous layout, without fine bins, for compatibility tests.
+    public func encoded(format: UInt8 = formatVersion) -> [UInt8] {
         var w = BinaryWriter(capacity: 65_536)
-        w.write(byte: Self.formatVersion)
+        w.write(byte: format)
         w.write(int: generation)
         w.write(string: source.rawValue)
         w.write(int: createdAt)
@@ -61,7 +73,7 @@ extension ReferenceProfile {
         w.write(count: numeric.count)
         for name in numeric.keys.sorted() {
             w.write(string: name)
-            numeric[name]!.encode(into: &w)
+            numeric[name]!.encode(into: &w, format: format)
         }
         w.write(count: categorical.count)
         for name in categorical.keys.sorted() {
@@ -69,33 +81,33 @@ extension ReferenceProfile {
             w.write(blob: categorical[name]!.encoded())
         }
         w.write(blob: outputClasses?.encoded() ?? [])
-        Self.write(optional: outputNumeric, &w)
-        Self.write(optional: confidence, &w)
+        Self.write(optional: outputNumeric, &w, format: format)
+        Self.write(optional: confidence, &w, format: format)
         w.write(blob: calibrator?.encoded() ?? [])
         return w.bytes
     }
 
-    private static func write(optional reference: NumericReference?, _ w: inout BinaryWriter) {
+    private static func write(optional reference: NumericReference?, _ w: inout BinaryWriter, format: UInt8) {
         if let reference {
             w.write(byte: 1)
-            reference.encode(into: &w)
+            reference.encode(into: &w, format: format)
         } else {
             w.write(byte: 0)
         }
     }
 
-    private static func readOptional(_ r: inout BinaryReader) -> NumericReference?? {
+    private static func readOptional(_ r: inout BinaryReader, version: UInt8) -> NumericReference?? {
         switch r.readByte() {
         case 0: return .some(nil)
-        case 1: return NumericReference.decode(from: &r).map { .some($0) }
+        case 1: return NumericReference.decode(from: &r, version: version).map { .some($0) }
         default: return nil
         }
     }
 
-    /// Decodes `encoded()`; `nil` when malformed.
+    /// Decodes `encoded()` (formats 1 and 2); `nil` when malformed.
     public static func decode(_ bytes: [UInt8]) -> ReferenceProfile? {
         var r = BinaryReader(bytes)
-        guard r.readByte() == formatVersion, let generation = r.readInt(),
+        guard let version = r.readByte(), version == 1 || version == formatVersion, let generation = r.readInt(),
             let source = r.readString().flatMap(Source.init(rawValue:)), let createdAt = r.readInt(),
             let rows = r.readVarint(), let labeled = r.readVarint(), rows <= UInt64(Int.max / 2),
             labeled <= UInt64(Int.max / 2), let from = r.readInt(), let to = r.readInt(),
@@ -106,7 +118,7 @@ extension ReferenceProfile {
         p.from = from == Int64.min ? nil : from
         p.to = to == Int64.min ? nil : to
         for _ in 0..<numericCount {
-            guard let name = r.readString(), let n = NumericReference.decode(from: &r) else { return nil }
+            guard let name = r.readString(), let n = NumericReference.decode(from: &r, version: version) else { return nil }
             p.numeric[name] = n
         }
         guard let categoricalCount = r.readVarint(), categoricalCount <= 100_000 else { return nil }
@@ -119,7 +131,7 @@ extension ReferenceProfile {
             guard let c = CategoryCounts.decode(classes) else { return nil }
             p.outputClasses = c
         }
-        guard let outputNumeric = readOptional(&r), let confidence = readOptional(&r), let calibrator = r.readBlob()
+        guard let outputNumeric = readOptional(&r, version: version), let confidence = readOptional(&r, version: version), let calibrator = r.readBlob()
         else { return nil }
         p.outputNumeric = outputNumeric
         p.confidence = confidence

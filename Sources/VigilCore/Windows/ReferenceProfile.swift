@@ -1,13 +1,18 @@
 import VigilStats
 
 /// A numeric column of the reference: its decile edges and counts over them, its values (sorted,
-/// up to `ReferenceProfile.maxValues`) for exact KS and Wasserstein, and a sketch beyond that.
+/// up to `ReferenceProfile.maxValues`) for exact KS and Wasserstein on small windows, its fine
+/// bins (from every value) for KS and Wasserstein on large ones, and a sketch.
 public struct NumericReference: Sendable, Equatable {
     public var edges: [Double]
     public var counts: [Int]
     /// Sorted finite values, or `nil` when there were more than `ReferenceProfile.maxValues`.
     public var values: [Double]?
     public var sketch: QuantileSketch
+    /// `nil` only for a profile stored before fine bins whose values were not kept.
+    public private(set) var fine: FineBinLayout?
+    /// The decile bin of each fine bin (derived from `fine` and `edges`).
+    public private(set) var coarse: [Int]?
 
     /// `nil` when no value is finite.
     init?(_ raw: [Double]) {
@@ -24,13 +29,18 @@ public struct NumericReference: Sendable, Equatable {
         self.counts = histogram.counts
         self.values = finite.count <= ReferenceProfile.maxValues ? finite : nil
         self.sketch = sketch
+        self.fine = FineBinLayout(sorted: finite)
+        self.coarse = fine?.coarseBins(edges)
     }
 
-    init(edges: [Double], counts: [Int], values: [Double]?, sketch: QuantileSketch) {
+    /// A decoded reference; `fine` is rebuilt from the values when it was not stored.
+    init(edges: [Double], counts: [Int], values: [Double]?, sketch: QuantileSketch, fine: FineBinLayout?) {
         self.edges = edges
         self.counts = counts
         self.values = values
         self.sketch = sketch
+        self.fine = fine ?? values.flatMap { FineBinLayout(sorted: $0) }
+        self.coarse = self.fine?.coarseBins(edges)
     }
 }
 

@@ -20,7 +20,10 @@ public struct BinnedHistogram: Sendable, Equatable {
     }
 
     /// The bin of `x`: the number of edges strictly below it.
-    public func bin(of x: Double) -> Int {
+    public func bin(of x: Double) -> Int { Self.bin(of: x, edges: edges) }
+
+    /// The number of `edges` (ascending) strictly below `x`: its right-closed bin.
+    public static func bin(of x: Double, edges: [Double]) -> Int {
         var low = 0
         var high = edges.count
         while low < high {
@@ -37,6 +40,9 @@ public struct BinnedHistogram: Sendable, Equatable {
         }
         counts[bin(of: x)] += 1
     }
+
+    /// Counts one value whose bin is known (`bin(of:)`, or a finer layout's table).
+    public mutating func add(bin: Int) { counts[bin] += 1 }
 
     public mutating func addMissing(_ n: Int = 1) { missing += n }
 
