@@ -101,12 +101,27 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--checkpoints", default="1000000,5000000,10000000")
+    parser.add_argument("--reference", type=int, default=5000,
+                        help="reference rows uploaded per model before ingesting (0: the default first-5,000 reference, "
+                             "which the first predictions' buckets predate)")
     parser.add_argument("--settle", type=float, default=20.0, help="seconds to wait for folds and an evaluation")
     args = parser.parse_args()
 
     rng = random.Random(11)
     bodies = templates(rng, int(time.time()), 30, args.batch)
     done = 0
+    if args.reference:
+        # Uploaded first, as from training data, so every bucket is folded under it (fine bins).
+        template = bodies[0].split(b"\n")
+        conn = http.client.HTTPConnection(args.host, args.port, timeout=120)
+        for model in range(3):
+            lines = [template[i % args.batch].replace(b"@@", f"ref{i // args.batch}".encode())
+                     .replace(b'"model0"', f'"model{model}"'.encode()) for i in range(args.reference)]
+            conn.request("PUT", f"/v1/models/model{model}/reference", body=b"\n".join(lines) + b"\n",
+                         headers={"Content-Type": "application/x-ndjson"})
+            response = conn.getresponse()
+            payload = response.read()
+            assert response.status == 200, payload[:200]
     print(f"| predictions ingested | RSS (MiB) | wall time (s) |")
     print(f"| ---: | ---: | ---: |")
     t0 = time.time()
@@ -121,6 +136,8 @@ def main():
         print(f"\n24 h document of {model} ({doc['counts']['predictions']:,} predictions, "
               f"{doc['counts']['labeled']:,} labelled): built on request {ms:.1f} ms median of 15; "
               f"from the snapshot {snap:.1f} ms")
+        ks = doc["drift"]["features"]["n0"].get("ks", {})
+        print(f"KS of n0: D {ks.get('statistic')}, bound {ks.get('bound')} (fine bins: ≈ 0.001; sketch: ≥ 0.0165)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ swift build -c release --product vigil >/dev/null || { swift build -c release --
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=${VIGIL_BENCH_PORT:-19753}
-printf 'server: {max_body_bytes: 104857600}\nmodels:\n  sbs: {task: binary, positive_class: fraud}\n' >"$work/vigil.yaml"
+printf 'server: {max_body_bytes: 104857600}\nmodels:\n  sbs: {task: binary, positive_class: fraud, drift: {fine_bins: true}}\n' >"$work/vigil.yaml"
 .build/release/vigil serve --config "$work/vigil.yaml" --db "$work/sbs.db" --port "$port" --log-level warning &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
