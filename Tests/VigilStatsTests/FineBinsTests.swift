@@ -11,10 +11,15 @@ import Testing
 /// The streams are generated and measured on a thread of their own, one case at a time, so the
 /// seconds of arithmetic never hold the cooperative pool other suites' servers answer on.
 @Suite(.serialized) struct FineBinsTests {
-    /// Runs `work` on a new thread, off the cooperative pool.
+    /// Runs `work` on a new thread at the lowest priority, off the cooperative pool.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try work() }) }.start()
+            Thread {
+                // Linux nice values are per thread: the arithmetic takes only CPU that the servers
+                // and receivers other suites start do not need.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+                continuation.resume(with: Result { try work() })
+            }.start()
         }
     }
 
@@ -46,6 +51,8 @@ import Testing
         var testDescription: String { name }
     }
 
+    /// Streams of a million values where the bounds are tightest (small drifts, heavy tails);
+    /// 200,000 elsewhere, to keep the suite's CPU within what the machine's other tests need.
     static let million = 1_000_000
 
     static let cases: [Case] = [
@@ -53,23 +60,23 @@ import Testing
             name: "normal shifted by 0.02 sd", seed: 1, referenceCount: 50_000, currentCount: million, differ: true,
             reference: { $0.normal() }, current: { $0.normal(0.02) }),
         Case(
-            name: "normal, same distribution", seed: 2, referenceCount: 50_000, currentCount: million, differ: false,
+            name: "normal, same distribution", seed: 2, referenceCount: 50_000, currentCount: 200_000, differ: false,
             reference: { $0.normal() }, current: { $0.normal() }),
         Case(
             name: "lognormal 3% wider", seed: 3, referenceCount: 200_000, currentCount: million, differ: true,
             reference: { exp($0.normal()) }, current: { exp($0.normal(0, 1.03)) }),
         Case(
-            name: "exponential, same distribution", seed: 4, referenceCount: 200_000, currentCount: million,
+            name: "exponential, same distribution", seed: 4, referenceCount: 200_000, currentCount: 200_000,
             differ: false, reference: { -log($0.uniform()) }, current: { -log($0.uniform()) }),
         Case(
-            name: "integer counts shifted", seed: 5, referenceCount: 50_000, currentCount: million, differ: true,
+            name: "integer counts shifted", seed: 5, referenceCount: 50_000, currentCount: 200_000, differ: true,
             reference: { ($0.normal(10, 3)).rounded() }, current: { ($0.normal(10.1, 3)).rounded() }),
         Case(
-            name: "30% zeros and a normal, the normal moved", seed: 6, referenceCount: 50_000, currentCount: million,
+            name: "30% zeros and a normal, the normal moved", seed: 6, referenceCount: 50_000, currentCount: 200_000,
             differ: true, reference: { $0.uniform() < 0.3 ? 0 : $0.normal(5) },
             current: { $0.uniform() < 0.3 ? 0 : $0.normal(5.05) }),
         Case(
-            name: "wider than the reference's range", seed: 7, referenceCount: 50_000, currentCount: million,
+            name: "wider than the reference's range", seed: 7, referenceCount: 50_000, currentCount: 200_000,
             differ: true, reference: { $0.normal() }, current: { $0.normal(0, 1.5) }),
         Case(
             name: "side-by-side column, rounded to 3 decimals", seed: 8, referenceCount: 50_000, currentCount: 100_000,
