@@ -187,7 +187,8 @@ struct RouteHandlers: Sendable {
         ingest = IngestController(
             config: services.config, ingest: engine.ingestor, metrics: services.metrics, bodies: services.bodies,
             clock: services.clock)
-        models = ModelsController(config: services.config, registry: services.store.registry)
+        models = ModelsController(
+            config: services.config, registry: services.store.registry, references: engine.references)
         health = HealthController(
             health: services.store, registry: services.store.registry, metrics: services.metrics,
             connections: services.connections, clock: services.clock, foldDepth: { engine.folds.depth },

@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import Hummingbird
 import NIOCore
@@ -111,12 +112,16 @@ struct IngestController: Sendable {
     }
 
     /// Reads and splits the body; throws 400 for a JSON body that does not parse, 413 past the
-    /// size or item limit, 408 when the body does not arrive within `server.body_timeout`.
+    /// size or item limit, 408 when the body does not arrive within `server.body_timeout`, 415
+    /// for a `Content-Encoding` other than `gzip` or `identity`. A gzip body is inflated to at
+    /// most `max_body_bytes` as well (413 past it: a small bomb cannot inflate without bound).
     func parse(_ request: Request, context: AppRequestContext, kind: ItemKind) async throws -> (
         [(Int, JSONValue)], [ItemError]
     ) {
         let server = config.server
-        let body = try await Self.collect(request, limit: server.maxBodyBytes, timeout: server.bodyTimeout)
+        let encoding = try BodyEncoding(request.headers[.contentEncoding])
+        var body = try await Self.collect(request, limit: server.maxBodyBytes, timeout: server.bodyTimeout)
+        if encoding == .gzip { body = try Self.inflate(&body, limit: server.maxBodyBytes) }
         let ndjson = IngestBody.isNDJSON(contentType: request.headers[.contentType])
         let maxItems = kind == .reference ? ReferenceProfile.maxRows : server.maxItemsPerRequest
         let parsed: [Result<JSONValue, ItemError>]
@@ -160,11 +165,54 @@ struct IngestController: Sendable {
         for error in errors { rejections[error.reason, default: 0] += 1 }
         for (reason, count) in rejections { metrics.recordRejected(kind: kind, reason: reason, count: count) }
         if body.duplicates > 0 { metrics.recordDuplicates(kind: kind, count: body.duplicates) }
-        return JSONResponse.make(body)
+        var response = JSONResponse.make(body)
+        // RFC 7694: the codings this resource takes in requests, so a client can start sending gzip.
+        response.headers[.acceptEncoding] = "gzip"
+        return response
+    }
+}
+
+/// The `Content-Encoding` of an ingestion body: none, `identity` or `gzip` (RFC 9110 §8.4).
+enum BodyEncoding: Equatable {
+    case identity, gzip
+
+    init(_ header: String?) throws {
+        let codings = (header ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            .filter { !$0.isEmpty && $0 != "identity" }
+        switch codings {
+        case []: self = .identity
+        case ["gzip"], ["x-gzip"]: self = .gzip
+        default:
+            throw APIError(
+                .unsupportedMediaType,
+                "Content-Encoding \(APIError.excerpt(header ?? "")) is not supported (send gzip or no encoding)",
+                headers: [.acceptEncoding: "gzip"])
+        }
     }
 }
 
 extension IngestController {
+    /// Inflates a gzip body to at most `limit` bytes: 413 past it, 400 when it is not gzip or is cut short.
+    static func inflate(_ body: inout ByteBuffer, limit: Int) throws -> ByteBuffer {
+        // A gzip member ends with ISIZE, the inflated length mod 2^32 (RFC 1952 §2.3.1): inflating
+        // stops quietly at the end of a cut-short body, so a mismatch is how truncation shows.
+        let size = body.getInteger(at: body.writerIndex - 4, endianness: .little, as: UInt32.self)
+        do {
+            let inflated = try body.decompress(with: .gzip(), maxSize: limit)
+            guard let size, UInt32(truncatingIfNeeded: inflated.readableBytes) == size else {
+                throw APIError(.badRequest, "request body is not valid gzip (Content-Encoding: gzip)")
+            }
+            return inflated
+        } catch let error as APIError {
+            throw error
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            throw APIError(
+                .contentTooLarge, "request body exceeds max_body_bytes (\(limit) bytes) once decompressed")
+        } catch {
+            throw APIError(.badRequest, "request body is not valid gzip (Content-Encoding: gzip)")
+        }
+    }
+
     /// The items storage refused (a bound in `limits`), as item errors at their request index.
     static func rejections(_ outcomes: [ItemOutcome], indices: [Int], id: (Int) -> String) -> [ItemError] {
         var errors: [ItemError] = []

@@ -1,11 +1,13 @@
 import Hummingbird
 import VigilCore
+import VigilEngine
 
 /// `GET /v1/models`: every model with its declared or inferred schema, versions, variants,
-/// counts and reference settings.
+/// counts, reference settings and the installed reference.
 struct ModelsController: Sendable {
     let config: VigilConfig
     let registry: ModelRegistry
+    let references: ReferenceManager
 
     struct FeatureBody: Encodable {
         var name: String
@@ -20,9 +22,32 @@ struct ModelsController: Sendable {
         }
     }
 
+    /// `source`/`first`: the configured policy; `installed`: the reference in use (null before one is).
     struct ReferenceBody: Encodable {
         var source = "first"
         var first: Int
+        var installed: Installed?
+
+        struct Installed: Encodable {
+            var source: String
+            var rows: Int
+            var labeled: Int
+            var createdAt: String
+
+            enum CodingKeys: String, CodingKey {
+                case source, rows, labeled
+                case createdAt = "created_at"
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(source, forKey: .source)
+            try c.encode(first, forKey: .first)
+            try c.encode(installed, forKey: .installed)  // explicit null before a reference is installed
+        }
+
+        enum CodingKeys: String, CodingKey { case source, first, installed }
     }
 
     struct ModelBody: Encodable {
@@ -100,7 +125,13 @@ struct ModelsController: Sendable {
             classes: schema.classes, segments: schema.segments, configuredSegments: config.segments,
             versions: schema.versions, variants: schema.variants, predictionMetrics: schema.predictionMetrics,
             labelMetrics: schema.labelMetrics, labelTTL: config.labelTTL.text,
-            reference: ReferenceBody(first: config.referenceFirst), counts: schema.counts,
+            reference: ReferenceBody(
+                first: config.referenceFirst,
+                installed: references.profile(schema.name).map {
+                    .init(
+                        source: $0.source.rawValue, rows: $0.rows, labeled: $0.labeled,
+                        createdAt: Timestamp.format($0.createdAt))
+                }), counts: schema.counts,
             labelCoverage: predictions > 0 ? Double(schema.counts.labeled) / Double(predictions) : nil,
             overflow: schema.overflow)
     }
