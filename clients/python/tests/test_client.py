@@ -58,13 +58,17 @@ def test_server_down_at_start_then_up_loses_nothing_and_never_blocks(workdir):
     port = free_port()
     vigil = Vigil(f"http://127.0.0.1:{port}", batch_size=200, flush_interval=0.1, max_retry_delay=0.5)
     slowest = 0.0
+    began = time.perf_counter()
     for i in range(2_000):
         started = time.perf_counter()
         queued = vigil.log_prediction(model="m", id=f"p{i}", prediction="a", features={"x": i})
         slowest = max(slowest, time.perf_counter() - started)
         assert queued
-    # The sender is failing to connect meanwhile; the caller must not notice.
-    assert slowest < 0.05, f"a log_prediction call took {slowest * 1000:.1f} ms while the server was down"
+    # The sender is failing to connect and backing off meanwhile; the caller must not notice
+    # (bounds loose enough for a loaded CI machine; a caller waiting on backoff would take seconds).
+    total = time.perf_counter() - began
+    assert slowest < 0.5, f"a log_prediction call took {slowest * 1000:.1f} ms while the server was down"
+    assert total < 5, f"2,000 log_prediction calls took {total:.2f} s while the server was down"
     assert wait_for(lambda: vigil.stats["retried"] > 0, timeout=10)
     assert vigil.flush(timeout=0.3) is False  # nothing can be acknowledged yet
     server = Server(workdir, port=port).start()
