@@ -24,9 +24,8 @@ final class BodyBudget: Sendable {
         let declared = request.headers[.contentLength].flatMap { Int($0) } ?? maxBodyBytes
         var bytes = max(0, min(declared, maxBodyBytes))
         // A compressed body is held beside its inflated form, which may reach max_body_bytes.
-        if let encoding = request.headers[.contentEncoding], !encoding.isEmpty, encoding.lowercased() != "identity" {
-            bytes += maxBodyBytes
-        }
+        // (An unsupported coding reserves nothing more: parsing refuses it with 415 before reading.)
+        if (try? BodyEncoding(request.headers[.contentEncoding])) == .gzip { bytes += maxBodyBytes }
         let admitted = held.withLock { held -> Bool in
             // One request is always admitted when nothing is held, whatever its size.
             guard held == 0 || held + bytes <= limit else { return false }

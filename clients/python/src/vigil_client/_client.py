@@ -136,25 +136,11 @@ class Vigil:
     ) -> bool:
         """Queues one prediction; ``True`` when queued, ``False`` when dropped (queue full, closed,
         or a value that cannot be encoded — logged). ``timestamp`` defaults to now."""
-        try:
-            item = {
-                "id": plain(id),
-                "model": model,
-                "version": plain(version),
-                "variant": plain(variant),
-                "timestamp": _timestamp(timestamp),
-                "features": plain(features) if features is not None else None,
-                "prediction": plain(prediction),
-                "confidence": plain(confidence),
-                "scores": plain(scores),
-                "segments": plain(segments),
-                "metrics": plain(metrics),
-            }
-            line = encode_line(item)
-        except Exception as error:  # a caller's value we cannot encode: count, never raise
-            self._count_failed_encoding("prediction", error)
-            return False
-        return self._enqueue(_PREDICTIONS, line)
+        return self._log(_PREDICTIONS, "prediction", {
+            "id": id, "model": model, "version": version, "variant": variant, "timestamp": timestamp,
+            "features": features, "prediction": prediction, "confidence": confidence, "scores": scores,
+            "segments": segments, "metrics": metrics,
+        })
 
     def log_label(
         self,
@@ -166,19 +152,19 @@ class Vigil:
     ) -> bool:
         """Queues one ground-truth label (or delayed ``metrics`` such as user feedback) for the
         prediction ``id``; ``True`` when queued, ``False`` when dropped."""
+        return self._log(_LABELS, "label", {
+            "id": id, "model": model, "label": label, "metrics": metrics, "timestamp": timestamp,
+        })
+
+    def _log(self, path: str, kind: str, fields: Dict[str, Any]) -> bool:
+        """Encodes one event now (later changes to the caller's objects do not leak in) and queues it."""
         try:
-            item = {
-                "id": plain(id),
-                "model": model,
-                "label": plain(label),
-                "metrics": plain(metrics),
-                "timestamp": _timestamp(timestamp),
-            }
-            line = encode_line(item)
-        except Exception as error:
-            self._count_failed_encoding("label", error)
+            fields["timestamp"] = _timestamp(fields["timestamp"])
+            line = encode_line({k: plain(v) for k, v in fields.items()})
+        except Exception as error:  # a caller's value we cannot encode: count, never raise
+            self._count_failed_encoding(kind, error)
             return False
-        return self._enqueue(_LABELS, line)
+        return self._enqueue(path, line)
 
     @property
     def stats(self) -> Dict[str, int]:
