@@ -66,12 +66,34 @@ import VigilCore
             toFile: configPath, atomically: true, encoding: .utf8)
         let vigil = try await VigilProcess.serve(db: db, logPath: directory.path("vigil.log"), extra: ["--config", configPath])
         let base = "http://127.0.0.1:\(vigil.port)"
-        #expect(try JSONParser.parse(try await HTTP.get("\(base)/v1/models").body) == expected)
+        let models = try JSONParser.parse(try await HTTP.get("\(base)/v1/models").body)
+        // `reference.installed` is newer than the fixture: everything else is as de6ce92
+        // listed it, and the reference it installed (m's first 20) survived the upgrade.
+        #expect(Self.withoutInstalledReferences(models) == expected)
+        let listed = models["models"]?.array ?? []
+        let m = listed.first { $0["name"]?.stringValue == "m" }?["reference"]?["installed"]
+        #expect(m?["rows"]?.numberValue == 20)
+        #expect(m?["source"]?.stringValue == "first")
+        let gen = listed.first { $0["name"]?.stringValue == "gen" }?["reference"]?["installed"]
+        #expect(gen == .null, "gen has 5 of its first 5,000 predictions: no reference yet")
         #expect(
             try await HTTP.post("\(base)/v1/labels", #"[{"id": "p40", "model": "m", "label": 1}, {"id": "p0", "model": "m", "label": 1}]"#)
                 .status == 200)
         let document = try await HTTP.get("\(base)/v1/models/m/metrics?window=24h&to=2026-12-31T00:00:00Z")
         #expect(document.status == 200)
         #expect(vigil.terminate() == 0)
+    }
+
+    /// `value` with every model's `reference.installed` member removed.
+    static func withoutInstalledReferences(_ value: JSONValue) -> JSONValue {
+        guard case .object(var root) = value, case .array(let models)? = root["models"] else { return value }
+        let stripped = models.map { model -> JSONValue in
+            guard case .object(var object) = model, case .object(var reference)? = object["reference"] else { return model }
+            reference.members.removeAll { $0.key == "installed" }
+            object.members = object.members.map { $0.key == "reference" ? JSONMember(key: "reference", value: .object(reference)) : $0 }
+            return .object(object)
+        }
+        root.members = root.members.map { $0.key == "models" ? JSONMember(key: "models", value: .array(stripped)) : $0 }
+        return .object(root)
     }
 }
