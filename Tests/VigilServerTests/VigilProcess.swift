@@ -52,8 +52,9 @@ final class VigilProcess: @unchecked Sendable {
         return vigil
     }
 
-    private func waitUntilListening() async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
+    func waitUntilListening() async throws {
+        // Generous: at the start of a test run dozens of servers start at once on two cores.
+        let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             if let range = text.range(of: "vigil listening on 127.0.0.1:") {
@@ -66,7 +67,7 @@ final class VigilProcess: @unchecked Sendable {
             guard process.isRunning else { throw ProcessFailure("vigil exited early:\n\(text)") }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ProcessFailure("vigil did not start listening within 30 s")
+        throw ProcessFailure("vigil did not start listening within 90 s")
     }
 
     func kill9() {
