@@ -103,6 +103,7 @@ let package = Package(
         .testTarget(
             name: "VigilServerTests",
             dependencies: [
+                "VigilDemo",
                 "VigilServer", "VigilEngine", "VigilStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

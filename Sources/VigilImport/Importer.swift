@@ -40,11 +40,13 @@ public struct Importer: Sendable {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         guard let size = (attributes?[.size] as? NSNumber)?.int64Value else { throw ImportFailure("cannot read \(path)") }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        var state = ImportState(file: absolute, fileSize: size, kind: options.kind.rawValue)
-        if !options.restart, let saved = ImportState.load(options.resolvedStatePath), saved.file == absolute,
-            saved.kind == state.kind, saved.fileSize <= size
-        {
-            state = saved
+        var state = ImportState(file: absolute, fileSize: size, head: ImportState.headHash(path), kind: options.kind.rawValue)
+        if !options.restart, let saved = ImportState.load(options.resolvedStatePath) {
+            if saved.file == absolute, saved.kind == state.kind, saved.fileSize <= size, saved.head == state.head {
+                state = saved
+            } else {
+                note("vigil import: \(options.resolvedStatePath) belongs to another file or kind; starting from the first row")
+            }
         }
         let resumedFrom = state.rowsDone
         var rows: any EventRows =
