@@ -4,6 +4,7 @@ Run by tools/bench/run-client.sh against a release `vigil serve` on loopback:
 
 - caller cost: `log_prediction` timed one call at a time with time.perf_counter_ns over
   --calls calls (the sender thread running, batching and sending meanwhile); p50, p99, p99.9;
+- the same, paced at --paced-rate calls a second (as a serving process calls it);
 - sustained throughput: --events predictions logged as fast as one thread can, until `flush`
   returns True (every event acknowledged by the server), as events/s end to end.
 """
@@ -27,6 +28,8 @@ def main():
     parser.add_argument("--url", required=True)
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--paced-rate", type=int, default=2_000)
+    parser.add_argument("--paced-calls", type=int, default=20_000)
     args = parser.parse_args()
 
     features = {"amount": 129.5, "country": "DE", "age": 41, "is_new": False}
@@ -44,6 +47,25 @@ def main():
         print(f"log_prediction on the caller's thread, {args.calls:,} calls: "
               f"p50 {percentile(durations, 0.5) / 1000:.1f} µs, p99 {percentile(durations, 0.99) / 1000:.1f} µs, "
               f"p99.9 {percentile(durations, 0.999) / 1000:.1f} µs, mean {statistics.fmean(durations) / 1000:.1f} µs")
+
+        # Paced as serving code calls it: --paced-rate calls a second, the sender idle between.
+        durations = []
+        interval = 1.0 / args.paced_rate
+        next_call = time.perf_counter()
+        for i in range(args.paced_calls):
+            while time.perf_counter() < next_call:
+                pass
+            next_call += interval
+            start = clock()
+            vigil.log_prediction(model="bench", id=f"p{i}", prediction="ok", features=features,
+                                 confidence=0.91, segments={"region": "eu"}, version="v7")
+            durations.append(clock() - start)
+        if not vigil.flush(timeout=300):
+            sys.exit(f"flush did not finish: {vigil.stats}")
+        durations.sort()
+        print(f"log_prediction paced at {args.paced_rate:,}/s, {args.paced_calls:,} calls: "
+              f"p50 {percentile(durations, 0.5) / 1000:.1f} µs, p99 {percentile(durations, 0.99) / 1000:.1f} µs, "
+              f"p99.9 {percentile(durations, 0.999) / 1000:.1f} µs")
 
         start = time.perf_counter()
         for i in range(args.events):
