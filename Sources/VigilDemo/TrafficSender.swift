@@ -17,7 +17,8 @@ struct TrafficSender: Sendable {
     static let tick = Duration.milliseconds(250)
 
     func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // A redirected POST must not turn into a GET elsewhere: a 3xx is an answer, not a hop.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         do {
             try await loop(client)
         } catch {

@@ -28,7 +28,8 @@ public struct Importer: Sendable {
 
     /// Imports the whole file (or what is left of it) and returns the totals.
     public func run() async throws(ImportFailure) -> ImportSummary {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // A redirected POST must not turn into a GET elsewhere: a 3xx is an answer, not a hop.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         let result: Result<ImportSummary, ImportFailure>
         do { result = .success(try await importRows(client)) } catch { result = .failure(error) }
         try? await client.shutdown()
