@@ -172,8 +172,9 @@ def test_item_errors_are_counted_never_raised(server, caplog):
             vigil.log_prediction(model="ok", id="good", prediction="a")
             vigil.log_prediction(model="not a model name!", id="bad", prediction="a")
             vigil.log_prediction(model="ok", id="", prediction="a")  # an empty id is invalid
-            assert vigil.log_prediction(model="ok", id="x", prediction="a", features={"f": object()}) is False
-            assert vigil.log_label(model="ok", id="y", label={1, 2}) is False  # a set is not JSON
+            # Queued: the sender thread finds that they cannot be encoded and counts them.
+            assert vigil.log_prediction(model="ok", id="x", prediction="a", features={"f": object()}) is True
+            assert vigil.log_label(model="ok", id="y", label={1, 2}) is True  # a set is not JSON
             assert vigil.flush(timeout=30)
             stats = vigil.stats
     assert stats["sent"] == 1 and stats["failed"] == 4 and stats["dropped"] == 0
@@ -301,3 +302,16 @@ def test_bad_constructor_arguments_raise_at_once():
         Vigil("localhost:9750")
     with pytest.raises(ValueError):
         Vigil("http://127.0.0.1:9750", batch_size=0)
+
+
+def test_a_dict_changed_after_the_call_is_sent_as_it_was(server):
+    """Events are encoded on the sender thread; the caller's dicts are copied at the call."""
+    with Vigil(server.url, flush_interval=5) as vigil:
+        features = {"amount": 1.5}
+        assert vigil.log_prediction(model="copy", id="c1", prediction="a", features=features)
+        features["late"] = "added after the call"
+        features["amount"] = "not a number any more"
+        assert vigil.flush(timeout=30)
+        assert vigil.stats["sent"] == 1 and vigil.stats["failed"] == 0
+    model = server.model("copy")
+    assert [(f["name"], f["type"]) for f in model["features"]] == [("amount", "numeric")]

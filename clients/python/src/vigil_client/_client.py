@@ -49,7 +49,7 @@ class _Sent(Exception):
 class Vigil:
     """Sends predictions and labels to a Vigil server without ever slowing down or breaking the caller.
 
-    ``log_prediction`` and ``log_label`` encode the event and append it to a bounded in-memory
+    ``log_prediction`` and ``log_label`` copy the event's arguments and append them to a bounded in-memory
     queue; a daemon thread sends the queue as NDJSON batches of up to ``batch_size`` events, at
     least every ``flush_interval`` seconds. 5xx, 408, 429 and connection errors are retried with
     exponential backoff and jitter, honouring ``Retry-After`` (safe: the server ignores a
@@ -134,8 +134,9 @@ class Vigil:
         metrics: Optional[Mapping[str, float]] = None,
         timestamp: Any = None,
     ) -> bool:
-        """Queues one prediction; ``True`` when queued, ``False`` when dropped (queue full, closed,
-        or a value that cannot be encoded — logged). ``timestamp`` defaults to now."""
+        """Queues one prediction; ``True`` when queued, ``False`` when dropped (queue full or closed).
+        ``timestamp`` defaults to now. A value that cannot be encoded is found by the sender
+        thread and counted in ``failed`` (and logged)."""
         return self._log(_PREDICTIONS, "prediction", {
             "id": id, "model": model, "version": version, "variant": variant, "timestamp": timestamp,
             "features": features, "prediction": prediction, "confidence": confidence, "scores": scores,
@@ -157,14 +158,16 @@ class Vigil:
         })
 
     def _log(self, path: str, kind: str, fields: Dict[str, Any]) -> bool:
-        """Encodes one event now (later changes to the caller's objects do not leak in) and queues it."""
-        try:
-            fields["timestamp"] = _timestamp(fields["timestamp"])
-            line = encode_line({k: plain(v) for k, v in fields.items()})
-        except Exception as error:  # a caller's value we cannot encode: count, never raise
-            self._count_failed_encoding(kind, error)
-            return False
-        return self._enqueue(path, line)
+        """Queues one event as its arguments: the time is taken now and the caller's dicts are
+        copied (later changes do not leak in); the sender thread encodes it, so the serving path
+        pays only for this."""
+        if fields["timestamp"] is None:
+            fields["timestamp"] = time.time()
+        for key in _MAPPINGS:
+            value = fields.get(key)
+            if type(value) is dict:
+                fields[key] = value.copy()
+        return self._enqueue(path, (kind, fields))
 
     @property
     def stats(self) -> Dict[str, int]:
@@ -287,7 +290,7 @@ class Vigil:
     def _pending(self) -> int:
         return sum(len(q) for q in self._queues.values()) + self._in_flight
 
-    def _enqueue(self, path: str, line: bytes) -> bool:
+    def _enqueue(self, path: str, line: Any) -> bool:
         with self._lock:
             if self._closed:
                 self._counts["dropped"] += 1
@@ -300,6 +303,32 @@ class Vigil:
             if len(queue) >= self.batch_size:
                 self._wake.notify()
             return True
+
+    def _encode_batch(self, path: str, items: List[Any]) -> List[bytes]:
+        """Encodes queued events outside the lock (callers keep queueing meanwhile); an event that
+        cannot be encoded is counted in ``failed``; what would pass the batch's byte limit goes
+        back to the front of its queue, encoded."""
+        lines: List[bytes] = []
+        size = 0
+        for index, item in enumerate(items):
+            if index % 16 == 15:
+                time.sleep(0)  # hand the GIL to a caller waiting for it: its call, not this batch, is urgent
+            try:
+                line = _encode_event(item)
+            except Exception as error:  # a caller's value we cannot encode: count, never raise
+                self._count_failed_encoding(item[0] if isinstance(item, tuple) else "event", error)
+                continue
+            if lines and size + len(line) > _MAX_BATCH_BYTES:
+                rest = [line] + items[index + 1:]
+                with self._lock:
+                    self._queues[path].extendleft(reversed(rest))
+                    self._in_flight = len(lines)
+                return lines
+            lines.append(line)
+            size += len(line)
+        with self._lock:
+            self._in_flight = len(lines)
+        return lines
 
     def _count_failed_encoding(self, kind: str, error: Exception) -> None:
         with self._lock:
@@ -328,10 +357,12 @@ class Vigil:
                 batch = self._next_batch()
                 if batch is None:
                     return
-                path, lines = batch
-                self._in_flight = len(lines)
+                path, items = batch
+                self._in_flight = len(items)
+            lines = self._encode_batch(path, items)
             try:
-                self._send(path, lines)
+                if lines:
+                    self._send(path, lines)
             except Exception:  # a bug here must not kill the sender: count and go on
                 logger.exception("vigil_client: sender error; %d events counted as failed", len(lines))
                 with self._lock:
@@ -355,13 +386,8 @@ class Vigil:
                 # Predictions first, so a label's prediction is usually stored before it arrives.
                 path = _PREDICTIONS if self._queues[_PREDICTIONS] else _LABELS
                 queue = self._queues[path]
-                lines: List[bytes] = []
-                size = 0
-                while queue and len(lines) < self.batch_size and (not lines or size + len(queue[0]) <= _MAX_BATCH_BYTES):
-                    line = queue.popleft()
-                    size += len(line)
-                    lines.append(line)
-                return path, lines
+                items = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
+                return path, items
             if due:
                 deadline = time.monotonic() + self.flush_interval
             self._wake.wait(max(0.0, deadline - time.monotonic()))
@@ -468,8 +494,16 @@ class Vigil:
         return response.status, response_headers, text
 
 
-def _timestamp(value: Any) -> Any:
-    return time.time() if value is None else timestamp(value)
+_MAPPINGS = ("features", "scores", "segments", "metrics")
+
+
+def _encode_event(item: Any) -> bytes:
+    """A queued event's NDJSON line (events put back after a batch filled are lines already)."""
+    if isinstance(item, bytes):
+        return item
+    _, fields = item
+    fields["timestamp"] = timestamp(fields["timestamp"])
+    return encode_line({k: plain(v) for k, v in fields.items()})
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:
