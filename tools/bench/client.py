@@ -23,6 +23,35 @@ def percentile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
+FEATURES = {"amount": 129.5, "country": "DE", "age": 41, "is_new": False}
+
+
+def timed_calls(vigil, prefix, count, interval=None):
+    """Sorted durations (ns) of `count` log_prediction calls, back to back or one per `interval`
+    seconds, once all of them are acknowledged."""
+    durations = []
+    clock = time.perf_counter_ns
+    next_call = time.perf_counter()
+    for i in range(count):
+        if interval is not None:
+            while time.perf_counter() < next_call:
+                pass
+            next_call += interval
+        start = clock()
+        vigil.log_prediction(model="bench", id=f"{prefix}{i}", prediction="ok", features=FEATURES,
+                             confidence=0.91, segments={"region": "eu"}, version="v7")
+        durations.append(clock() - start)
+    if not vigil.flush(timeout=300):
+        sys.exit(f"flush did not finish: {vigil.stats}")
+    durations.sort()
+    return durations
+
+
+def summary(durations):
+    return (f"p50 {percentile(durations, 0.5) / 1000:.1f} µs, p99 {percentile(durations, 0.99) / 1000:.1f} µs, "
+            f"p99.9 {percentile(durations, 0.999) / 1000:.1f} µs")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -32,44 +61,17 @@ def main():
     parser.add_argument("--paced-calls", type=int, default=20_000)
     args = parser.parse_args()
 
-    features = {"amount": 129.5, "country": "DE", "age": 41, "is_new": False}
     with Vigil(args.url, batch_size=500, flush_interval=0.2, max_queue=1_000_000) as vigil:
-        durations = []
-        clock = time.perf_counter_ns
-        for i in range(args.calls):
-            start = clock()
-            vigil.log_prediction(model="bench", id=f"c{i}", prediction="ok", features=features,
-                                 confidence=0.91, segments={"region": "eu"}, version="v7")
-            durations.append(clock() - start)
-        if not vigil.flush(timeout=300):
-            sys.exit(f"flush did not finish: {vigil.stats}")
-        durations.sort()
-        print(f"log_prediction on the caller's thread, {args.calls:,} calls: "
-              f"p50 {percentile(durations, 0.5) / 1000:.1f} µs, p99 {percentile(durations, 0.99) / 1000:.1f} µs, "
-              f"p99.9 {percentile(durations, 0.999) / 1000:.1f} µs, mean {statistics.fmean(durations) / 1000:.1f} µs")
-
-        # Paced as serving code calls it: --paced-rate calls a second, the sender idle between.
-        durations = []
-        interval = 1.0 / args.paced_rate
-        next_call = time.perf_counter()
-        for i in range(args.paced_calls):
-            while time.perf_counter() < next_call:
-                pass
-            next_call += interval
-            start = clock()
-            vigil.log_prediction(model="bench", id=f"p{i}", prediction="ok", features=features,
-                                 confidence=0.91, segments={"region": "eu"}, version="v7")
-            durations.append(clock() - start)
-        if not vigil.flush(timeout=300):
-            sys.exit(f"flush did not finish: {vigil.stats}")
-        durations.sort()
-        print(f"log_prediction paced at {args.paced_rate:,}/s, {args.paced_calls:,} calls: "
-              f"p50 {percentile(durations, 0.5) / 1000:.1f} µs, p99 {percentile(durations, 0.99) / 1000:.1f} µs, "
-              f"p99.9 {percentile(durations, 0.999) / 1000:.1f} µs")
+        durations = timed_calls(vigil, "c", args.calls)
+        print(f"log_prediction on the caller's thread, {args.calls:,} calls: {summary(durations)}, "
+              f"mean {statistics.fmean(durations) / 1000:.1f} µs")
+        # Paced as serving code calls it: --paced-rate calls a second, the sender working between.
+        durations = timed_calls(vigil, "p", args.paced_calls, interval=1.0 / args.paced_rate)
+        print(f"log_prediction paced at {args.paced_rate:,}/s, {args.paced_calls:,} calls: {summary(durations)}")
 
         start = time.perf_counter()
         for i in range(args.events):
-            vigil.log_prediction(model="bench", id=f"t{i}", prediction="ok", features=features,
+            vigil.log_prediction(model="bench", id=f"t{i}", prediction="ok", features=FEATURES,
                                  confidence=0.91, segments={"region": "eu"}, version="v7")
         if not vigil.flush(timeout=600):
             sys.exit(f"flush did not finish: {vigil.stats}")
