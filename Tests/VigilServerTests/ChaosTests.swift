@@ -119,18 +119,18 @@ import VigilDemo
         let viaProxy = try await HTTP.get("\(base)/v1/models")
         #expect(viaProxy.status == 200 && viaProxy.body.contains(#""name":"other""#))
         #expect(try await HTTP.get("\(base)/v1/models/nobody/metrics").status == 404)
-        #expect(proxy.terminate() == 0)
-        #expect(vigil.terminate() == 0)
+        #expect(await proxy.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
-    @Test func chaosNeedsAnUpstreamAModelAndFaults() throws {
+    @Test func chaosNeedsAnUpstreamAModelAndFaults() async throws {
         for (arguments, message) in [
             (["--chaos", "--model", "m", "--fault", "quality-drop=1"], "--upstream"),
             (["--chaos", "--upstream", "http://127.0.0.1:9", "--fault", "quality-drop=1"], "--model"),
             (["--chaos", "--upstream", "http://127.0.0.1:9", "--model", "m"], "--fault"),
             (["--chaos", "--upstream", "http://127.0.0.1:9", "--model", "m", "--fault", "quality-drop=2"], "[0, 1]"),
         ] {
-            let (status, output) = try runVigil(["demo"] + arguments)
+            let (status, output) = try await runVigilAsync(["demo"] + arguments)
             #expect(status != 0 && output.contains(message), "\(arguments): \(output)")
         }
     }

@@ -125,7 +125,7 @@ import VigilCore
                 receiver.bodies().contains { $0["status"]?.stringValue == "firing" }
             }
             let soaked = try JSONParser.parse(try await HTTP.get("\(base)/v1/models/m/metrics?\(window)").body)
-            #expect(last.terminate() == 0)
+            #expect(await last.terminate() == 0)
 
             // Nothing acknowledged lost, nothing twice, the file sound, the outbox clean.
             let queue = try DatabaseQueue(path: db)
@@ -170,7 +170,7 @@ import VigilCore
                 #expect(Self.approximatelyEqual(a, b), "\(name) differs from the never-crashed process: \(String(describing: a)) vs \(String(describing: b))")
             }
             #expect(soaked["counts"]?["predictions"]?.int == stored.count)
-            #expect(clean.terminate() == 0)
+            #expect(await clean.terminate() == 0)
             print("crash soak: \(Self.cycles) kill -9 cycles, \(acknowledged.count) predictions and \(ledger.labels.withLock { $0.count }) labels acknowledged, \(stored.count) stored")
             group.cancelAll()
         }

@@ -175,7 +175,7 @@ import VigilEngine
         let (_, models) = try await HTTP.get("\(api)/label/model/values?match%5B%5D=vigil_window_predictions")
         #expect(models.contains("\"fraud\""))
         prometheus.stop()
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
         withExtendedLifetime(directory) {}
     }
 }

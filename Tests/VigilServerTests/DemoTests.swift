@@ -45,10 +45,9 @@ import VigilCore
             return done(lines)
         }
 
-        func terminate() -> Int32 {
+        func terminate() async -> Int32 {
             if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-            process.waitUntilExit()
-            return process.terminationStatus
+            return await process.exitStatus(within: 120)
         }
 
         deinit {
@@ -105,7 +104,7 @@ import VigilCore
         #expect(try JSONParser.parse(compare.body)["verdict"]?.stringValue != nil)
         #expect(lines.contains { $0.contains("traffic: fraud-canary is off") })
 
-        #expect(demo.terminate() == 0)
+        #expect(await demo.terminate() == 0)
         #expect(demo.demoDirectories.isEmpty, "the demo's database was not removed on exit")
         #expect(demo.lines.last?.contains("demo stopped") == true)
     }
@@ -119,12 +118,12 @@ import VigilCore
         let scenarios = demo.lines.filter { $0.contains("] scenario ") }
         #expect(scenarios.count == 2 && scenarios[0].contains("scenario normal:"), "\(scenarios)")
         #expect(scenarios.last.flatMap(Self.seconds).map { (14...20).contains($0) } == true, "\(scenarios)")
-        #expect(demo.terminate() == 0)
+        #expect(await demo.terminate() == 0)
 
-        let (status, output) = try runVigil(["demo", "--scenario", "meltdown"])
+        let (status, output) = try await runVigilAsync(["demo", "--scenario", "meltdown"])
         #expect(status != 0)
         #expect(output.contains("meltdown") && output.contains("hallucination"), "\(output)")
-        let (badRate, rateOutput) = try runVigil(["demo", "--rate", "0"])
+        let (badRate, rateOutput) = try await runVigilAsync(["demo", "--rate", "0"])
         #expect(badRate != 0 && rateOutput.contains("--rate"), "\(rateOutput)")
     }
 }

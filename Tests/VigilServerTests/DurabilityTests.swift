@@ -63,14 +63,14 @@ final class Ledger: Sendable {
     }
 
     /// Loads the server from 8 clients and stops it with `stop` once enough is acknowledged.
-    static func loadAndStop(_ vigil: VigilProcess, stop: @escaping @Sendable () -> Void) async throws -> Ledger {
+    static func loadAndStop(_ vigil: VigilProcess, stop: @escaping @Sendable () async -> Void) async throws -> Ledger {
         let ledger = Ledger()
         let port = vigil.port
         await withTaskGroup(of: Void.self) { group in
             for number in 0..<8 { group.addTask { await client(number, port: port, ledger: ledger) } }
             group.addTask {
                 while ledger.predictions.count < 4000 { try? await Task.sleep(for: .milliseconds(20)) }
-                stop()
+                await stop()
             }
         }
         return ledger
@@ -106,7 +106,7 @@ final class Ledger: Sendable {
             }
             #expect(labelDuplicates == labels.count, "acknowledged labels were lost or changed")
         }
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
         // The schema counts committed with the events agree with the rows, and no row is doubled.
         let queue = try DatabaseQueue(path: db)
         let (rows, distinct, counted, labeled, joined) = try await queue.read { db in
@@ -143,7 +143,7 @@ final class Ledger: Sendable {
         let db = directory.path("vigil.db")
         let vigil = try await VigilProcess.serve(db: db, logPath: directory.path("first.log"))
         let status = Mutex<Int32>(-1)
-        let ledger = try await Self.loadAndStop(vigil) { status.withLock { $0 = vigil.terminate() } }
+        let ledger = try await Self.loadAndStop(vigil) { let code = await vigil.terminate(); status.withLock { $0 = code } }
         #expect(status.withLock { $0 } == 0)
         let log = try String(contentsOfFile: directory.path("first.log"), encoding: .utf8)
         #expect(log.contains("storage closed"))
@@ -152,27 +152,27 @@ final class Ledger: Sendable {
 }
 
 @Suite struct CommandLineTests {
-    @Test func checkConfigReportsLinesAndExitsNonZero() throws {
+    @Test func checkConfigReportsLinesAndExitsNonZero() async throws {
         let directory = try TemporaryDirectory()
         let bad = directory.path("bad.yaml")
         try "server:\n  port: 70000\nwindows: [5m, soon]\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let (status, output) = try runVigil(["check-config", bad])
+        let (status, output) = try await runVigilAsync(["check-config", bad])
         #expect(status != 0)
         #expect(output.contains("\(bad):2:9: server.port must be between 0 and 65535"), "\(output)")
         #expect(output.contains("\(bad):3:15:"), "\(output)")
         let good = directory.path("good.yaml")
         try "windows: [5m, 1h]\nmodels:\n  fraud: {task: binary, positive_class: fraud}\n".write(
             toFile: good, atomically: true, encoding: .utf8)
-        let (okStatus, okOutput) = try runVigil(["check-config", good])
+        let (okStatus, okOutput) = try await runVigilAsync(["check-config", good])
         #expect(okStatus == 0, "\(okOutput)")
         #expect(okOutput.contains("OK"))
     }
 
-    @Test func serveRefusesAnInvalidConfig() throws {
+    @Test func serveRefusesAnInvalidConfig() async throws {
         let directory = try TemporaryDirectory()
         let bad = directory.path("bad.yaml")
         try "evaluation_interval: often\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let (status, output) = try runVigil(["serve", "--config", bad, "--db", directory.path("x.db")])
+        let (status, output) = try await runVigilAsync(["serve", "--config", bad, "--db", directory.path("x.db")])
         #expect(status != 0)
         #expect(output.contains("\(bad):1:22: evaluation_interval must be a duration"), "\(output)")
     }

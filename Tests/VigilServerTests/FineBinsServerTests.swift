@@ -70,6 +70,6 @@ import VigilStats
         #expect(fine.bound < 0.003)
         #expect((fine.p < 0.05) == (exact.pValue < 0.05))
         #expect(coarse.bound >= 0.01, "the model without fine bins keeps the sketch's bound (\(coarse.bound))")
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 }

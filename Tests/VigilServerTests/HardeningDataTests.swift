@@ -101,15 +101,15 @@ import VigilCore
         #expect(document["fairness"]?["region"]?["groups"]?["eu"]?["labeled"]?.int == 1)
 
         // And it survives a restart with the same document (no crash loop from the journal).
-        #expect(corrected.process.terminate() == 0)
+        #expect(await corrected.process.terminate() == 0)
         let restarted = try await VigilProcess.serve(
             db: corrected.directory.path("vigil.db"), logPath: corrected.directory.path("vigil2.log"),
             extra: ["--config", corrected.directory.path("vigil.yaml")])
         let again = try await HTTP.get("http://127.0.0.1:\(restarted.port)/v1/models/m/metrics?window=1h")
         let reloaded = try JSONParser.parse(again.body)
         #expect(reloaded["calibration"] == expected["calibration"] && reloaded["fairness"] == expected["fairness"])
-        #expect(restarted.terminate() == 0)
-        #expect(direct.process.terminate() == 0)
+        #expect(await restarted.terminate() == 0)
+        #expect(await direct.process.terminate() == 0)
     }
 
     // MARK: - Defect 4
@@ -150,7 +150,7 @@ import VigilCore
         let metricSeries = metrics.split(separator: "\n").filter { $0.hasPrefix("vigil_metric_value{") }
         let names = Set(metricSeries.compactMap { line in line.range(of: "metric=\"").map { line[$0.upperBound...].prefix { $0 != "\"" } } })
         #expect(names.count <= ModelSchema.Limits.metricNames)
-        #expect(vigil.process.terminate() == 0)
+        #expect(await vigil.process.terminate() == 0)
     }
 
     // MARK: - Defects 7 and 8
@@ -193,7 +193,7 @@ import VigilCore
         #expect(label.json?["errors"]?[0]?["reason"]?.stringValue == "model_limit")
         let metrics = try await vigil.get("/metrics").body
         #expect(metrics.contains(#"vigil_ingest_rejected_total{kind="prediction",reason="model_limit"} 1"#))
-        #expect(vigil.process.terminate() == 0)
+        #expect(await vigil.process.terminate() == 0)
     }
 
     /// The limits are configurable.
@@ -208,7 +208,7 @@ import VigilCore
         let reference = try await HTTP.request(
             .PUT, vigil.base + "/v1/models/zz/reference", body: #"[{"id": "r", "prediction": 1, "features": {"x": 1}}]"#)
         #expect(reference.status == 409 && reference.body.contains("max_models"), "\(reference)")
-        #expect(vigil.process.terminate() == 0)
+        #expect(await vigil.process.terminate() == 0)
     }
 }
 
@@ -235,7 +235,7 @@ import VigilCore
             #expect(try await HTTP.post("http://127.0.0.1:\(first.port)/v1/predictions", batch("a", model: model)).status == 200)
         }
         try await Task.sleep(for: .milliseconds(2500))  // the reference of m is built, buckets flushed
-        #expect(first.terminate() == 0)
+        #expect(await first.terminate() == 0)
         // An unflushed tail: the evaluation (and flush) is an hour away when vigil is killed.
         let second = try await VigilProcess.serve(db: db, logPath: directory.path("2.log"), extra: ["--config", slow])
         try await Task.sleep(for: .milliseconds(300))
@@ -258,7 +258,7 @@ import VigilCore
         #expect(Set(models["models"]?.array.compactMap { $0["name"]?.stringValue } ?? []) == ["m", "n"])
         let document = try await HTTP.get("http://127.0.0.1:\(third.port)/v1/models/m/metrics?window=1h")
         #expect(document.status == 200)
-        #expect(third.terminate() == 0)
+        #expect(await third.terminate() == 0)
         let quarantined = try await queue.read { db in
             try String.fetchAll(db, sql: "SELECT source FROM quarantine ORDER BY source")
         }

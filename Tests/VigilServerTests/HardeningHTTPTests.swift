@@ -35,7 +35,7 @@ import VigilCore
             environment: environment)
         try await body(RawHTTP(port: vigil.port), vigil)
         #expect(vigil.process.isRunning, "vigil died:\n\((try? String(contentsOfFile: vigil.logPath, encoding: .utf8)) ?? "")")
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     static func post(_ path: String, _ body: String, headers: [String] = [ingest]) -> String {

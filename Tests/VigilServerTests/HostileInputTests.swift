@@ -144,7 +144,7 @@ import VigilCore
         #expect(try await target.http.get("/healthz").status == 200)
         let log = (try? String(contentsOfFile: vigil.logPath, encoding: .utf8)) ?? ""
         #expect(!log.contains("unhandled error"), "vigil logged an unhandled error:\n\(log.suffix(4000))")
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     // MARK: - Requests

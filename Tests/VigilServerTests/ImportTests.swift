@@ -25,11 +25,7 @@ import VigilCore
 
         /// Waits for the exit (at most `seconds`) and returns the status and output.
         func finish(within seconds: Int = 120) async throws -> (Int32, String) {
-            let deadline = ContinuousClock.now + .seconds(seconds)
-            while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            return (process.terminationStatus, output)
+            (await process.exitStatus(within: seconds), output)
         }
 
         deinit {
@@ -102,7 +98,7 @@ import VigilCore
         #expect(labelStatus == 0, "\(labelOutput)")
         #expect(labelOutput.contains("1,001 rows read: 1,000 accepted"), "\(labelOutput)")
         #expect(try await Self.models(base)["fraud"]?["counts"]?["labeled"]?.numberValue == 1_000)
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     /// kill -9 mid-import, then the same command: it resumes after the last acknowledged
@@ -136,7 +132,7 @@ import VigilCore
         #expect(output.contains("30,000 rows read ("), "\(output)")
         #expect(try await Self.models(base)["m"]?["counts"]?["predictions"]?.numberValue == Double(total))
         #expect(!FileManager.default.fileExists(atPath: statePath))
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     /// A server that is not up yet, then one that rate-limits: the import waits, retries
@@ -145,7 +141,7 @@ import VigilCore
         let directory = try TemporaryDirectory()
         let probe = try await VigilProcess.serve(db: directory.path("probe.db"), logPath: directory.path("probe.log"))
         let port = probe.port
-        #expect(probe.terminate() == 0)
+        #expect(await probe.terminate() == 0)
         try "server: {rate_limit: 2}\n".write(toFile: directory.path("vigil.yaml"), atomically: true, encoding: .utf8)
         try Self.ndjsonPredictions(2_000).write(toFile: directory.path("events.ndjson"), atomically: true, encoding: .utf8)
         let base = "http://127.0.0.1:\(port)"
@@ -163,7 +159,7 @@ import VigilCore
         #expect(output.contains("2,000 rows read: 2,000 accepted"), "\(output)")
         try await Task.sleep(for: .seconds(1.5))  // this read is rate-limited too
         #expect(try await Self.models(base)["m"]?["counts"]?["predictions"]?.numberValue == 2_000)
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     /// Mistakes in the command are refused before anything is sent, each with what to fix.

@@ -81,7 +81,7 @@ import VigilStats
             #expect(metrics.contains(#"vigil_compare_verdict{model="fraud",window="1h",baseline="variant:control",candidate="variant:canary",verdict="rollback"} 1"#))
             #expect(!metrics.contains(#"vigil_compare_verdict{model="search",window="1h",baseline="variant:control",candidate="variant:canary",verdict="rollback"} 1"#))
             #expect(metrics.contains(#"vigil_webhook_deliveries_total{notifier="flag_off",outcome="success"} 1"#))
-            #expect(vigil.terminate() == 0)
+            #expect(await vigil.terminate() == 0)
             // No stored row holds the secret (the outbox keeps env references, not values).
             for file in [db, db + "-wal"] where FileManager.default.fileExists(atPath: file) {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: file))

@@ -174,7 +174,7 @@ final class WebhookReceiver: Sendable {
         let (_, metrics) = try await HTTP.get("\(base)/metrics")
         #expect(!metrics.contains(#"vigil_webhook_deliveries_total{notifier="hook",outcome="retry"} 0"#))
         // Restart Vigil while the receiver is still down.
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
         vigil = try await start()
         base = "http://127.0.0.1:\(vigil.port)"
         try await Task.sleep(for: .seconds(1))
@@ -195,7 +195,7 @@ final class WebhookReceiver: Sendable {
         }
         let (_, history) = try await HTTP.get("\(base)/v1/alerts?state=resolved")
         #expect(history.contains("\"name\":\"AmountDrift\""))
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     @Test func testNotifierSendsASignedTestAlert() async throws {
@@ -210,17 +210,18 @@ final class WebhookReceiver: Sendable {
               hook: {type: webhook, url: "http://127.0.0.1:\(port)/hook", secret_env: VIGIL_HOOK_SECRET}
             """.write(toFile: directory.path("vigil.yaml"), atomically: true, encoding: .utf8)
             let arguments = ["test-notifier", "--config", directory.path("vigil.yaml"), "hook"]
-            let (ok, output) = try runVigil(arguments, environment: ["VIGIL_HOOK_SECRET": Self.secret])
+            // Waits without blocking a pool thread: this test's own receiver must answer meanwhile.
+            let (ok, output) = try await runVigilAsync(arguments, environment: ["VIGIL_HOOK_SECRET": Self.secret])
             #expect(ok == 0, "\(output)")
             #expect(output.contains("delivered"))
             let body = try #require(receiver.bodies().first)
             #expect(body["alerts"]?[0]?["labels"]?["alertname"]?.stringValue == "VigilTestNotification")
             #expect(receiver.deliveries.withLock { $0.first?.signature?.hasPrefix("sha256=") } == true)
             receiver.failing.withLock { $0 = true }
-            let (failed, message) = try runVigil(arguments, environment: ["VIGIL_HOOK_SECRET": Self.secret])
+            let (failed, message) = try await runVigilAsync(arguments, environment: ["VIGIL_HOOK_SECRET": Self.secret])
             #expect(failed == 1)
             #expect(message.contains("HTTP 500"))
-            let (unset, why) = try runVigil(arguments)
+            let (unset, why) = try await runVigilAsync(arguments)
             #expect(unset == 1 && why.contains("VIGIL_HOOK_SECRET"))
             group.cancelAll()
         }

@@ -79,7 +79,7 @@ import VigilCore
         #expect(after.status == 200)
         let metrics = try await HTTP.get("http://127.0.0.1:\(vigil.port)/metrics").body
         #expect(metrics.contains("vigil_storage_write_queue_items ") && metrics.contains("vigil_storage_fold_queue_events "))
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
         let db = try DatabaseQueue(path: directory.path("vigil.db"))
         let stored = Set(try await db.read { try String.fetchAll($0, sql: "SELECT ext_id FROM predictions") })
         #expect(stored.isSuperset(of: acknowledged), "\(Set(acknowledged).subtracting(stored).count) acknowledged lost")
@@ -116,7 +116,7 @@ import VigilCore
         for _ in 0..<20 { #expect(try await http.get("/healthz").status == 200) }
         try await Task.sleep(for: .milliseconds(1100))
         #expect(try await http.get("/v1/models", headers: ["Authorization: Bearer secret-a"]).status == 200)
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     /// Slow clients cannot hold more body bytes than `server.max_inflight_body_bytes` between them:
@@ -150,6 +150,6 @@ import VigilCore
         #expect(finished.status == 200)
         let again = try await http.exchange(head + body.replacingOccurrences(of: "\"s", with: "\"u"))
         #expect(again.status == 200)
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 }

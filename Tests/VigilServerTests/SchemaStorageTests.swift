@@ -34,7 +34,7 @@ import VigilCore
         let models = try JSONParser.parse(try await HTTP.get("\(base)/v1/models").body)
         let chat = try #require(models["models"]?.array.first { $0["name"]?.stringValue == "chat" })
         #expect(chat["classes"]?.objectValue?.members.isEmpty == true, "a generative model learned its outputs as classes")
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
 
         let db = try DatabaseQueue(path: directory.path("vigil.db"))
         let (core, entries) = try await db.read { db in
@@ -50,7 +50,7 @@ import VigilCore
             db: directory.path("vigil.db"), logPath: directory.path("vigil2.log"), extra: ["--config", configPath])
         let reloaded = try JSONParser.parse(try await HTTP.get("http://127.0.0.1:\(again.port)/v1/models").body)
         #expect(reloaded == models)
-        #expect(again.terminate() == 0)
+        #expect(await again.terminate() == 0)
     }
 
     /// A database written by de6ce92 upgrades in place (migrations v4–v6): the same models,
@@ -81,7 +81,7 @@ import VigilCore
                 .status == 200)
         let document = try await HTTP.get("\(base)/v1/models/m/metrics?window=24h&to=2026-12-31T00:00:00Z")
         #expect(document.status == 200)
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
     }
 
     /// `value` with every model's `reference.installed` member removed.

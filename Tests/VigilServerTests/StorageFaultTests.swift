@@ -109,7 +109,7 @@ struct StorageFaultTests {
         let after = try await Self.post(vigil.port, Self.batch("after", 100))
         #expect(after.status == 200)
         acknowledged.formUnion((0..<100).map { "after-\($0)" })
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
         try Self.verify(disk.path + "/vigil.db", acknowledged: acknowledged)
     }
 
@@ -170,12 +170,12 @@ struct StorageFaultTests {
         Self.expectUnavailable(try await Self.post(vigil.port, Self.batch("during", 100)), "read_only", retryAfter: "30")
         Self.expectUnavailable(try await Self.ready(vigil.port), "read_only", retryAfter: "30")
         #expect(vigil.process.isRunning)
-        _ = vigil.terminate()
+        _ = await vigil.terminate()
         try disk.repair()
         try Self.verify(db, acknowledged: Set((0..<100).map { "before-\($0)" }))
         let again = try await VigilProcess.serve(db: db, logPath: logs.path("vigil2.log"), extra: ["--config", configPath])
         #expect(try await Self.post(again.port, Self.batch("after", 100)).status == 200)
-        #expect(again.terminate() == 0)
+        #expect(await again.terminate() == 0)
     }
 
     @Test func aLockHeldByAnotherProcessIs503UntilReleased() async throws {
@@ -195,7 +195,7 @@ struct StorageFaultTests {
         try await other.writeWithoutTransaction { try $0.execute(sql: "COMMIT") }
         #expect(try await Self.ready(vigil.port).status == 200)
         #expect(try await Self.post(vigil.port, Self.batch("after", 100)).status == 200)
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
         try Self.verify(
             disk.path + "/vigil.db", acknowledged: Set((0..<100).flatMap { ["before-\($0)", "after-\($0)"] }))
     }

@@ -75,11 +75,10 @@ final class VigilProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// SIGTERM and wait; returns the exit status.
-    func terminate() -> Int32 {
+    /// SIGTERM and wait (SIGKILL after 120 s); returns the exit status.
+    func terminate() async -> Int32 {
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+        return await process.exitStatus(within: 120)
     }
 
     deinit {
@@ -95,9 +94,37 @@ struct ProcessFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs the binary to completion; returns exit status and combined output.
-func runVigil(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
-    try runProcess(
-        VigilProcess.binary, arguments,
-        environment: ProcessInfo.processInfo.environment.merging(environment) { _, b in b })
+/// Runs the binary to completion and returns its exit status and combined output. It waits without
+/// holding a thread of the cooperative pool: on two cores a few blocked threads starve the in-process receivers of the
+/// tests running beside it (seen as a test receiver that did not answer within 10 s).
+func runVigilAsync(_ arguments: [String], environment: [String: String] = [:], within seconds: Int = 120) async throws
+    -> (Int32, String)
+{
+    let directory = try TemporaryDirectory()
+    let outputPath = directory.path("output")
+    FileManager.default.createFile(atPath: outputPath, contents: nil)
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    defer { try? output.close() }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: VigilProcess.binary)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b }
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let status = await process.exitStatus(within: seconds)
+    return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+}
+
+extension Process {
+    /// Waits for the exit and returns its status, polling rather than blocking: a thread of the
+    /// cooperative pool held in `waitUntilExit` starves the in-process servers of other tests.
+    /// After `seconds` the process is killed.
+    func exitStatus(within seconds: Int) async -> Int32 {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if isRunning { kill(processIdentifier, SIGKILL) }
+        waitUntilExit()
+        return terminationStatus
+    }
 }

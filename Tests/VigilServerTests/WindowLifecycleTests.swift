@@ -208,7 +208,7 @@ import VigilEngine
         try await HTTP.eventually(.seconds(20), "the past window to count old and late predictions") {
             try await HTTP.get(url).body.contains("\"predictions\":13")
         }
-        #expect(vigil.terminate() == 0)
+        #expect(await vigil.terminate() == 0)
         withExtendedLifetime(directory) {}
     }
 
