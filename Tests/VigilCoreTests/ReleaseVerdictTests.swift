@@ -92,6 +92,42 @@ import VigilStats
         #expect(document.metrics.first { $0.id.name == "quality_precision" }?.success == true)
     }
 
+    /// `count` labelled predictions, half predicted fraud, with exactly the given precisions.
+    static func exact(_ count: Int, precision: Double, okPrecision: Double = 0.9) -> BucketAggregate {
+        var w = BucketAggregate()
+        let half = count / 2
+        let rightFraud = Int((precision * Double(half)).rounded())
+        let rightOk = Int((okPrecision * Double(count - half)).rounded())
+        for (truth, predicted, n) in [
+            ("fraud", "fraud", rightFraud), ("ok", "fraud", half - rightFraud), ("ok", "ok", rightOk),
+            ("fraud", "ok", count - half - rightOk),
+        ] {
+            for _ in 0..<n { w.confusion.add(truth: truth, predicted: predicted) }
+        }
+        w.predictions = count
+        w.labeled = count
+        return w
+    }
+
+    /// `needed_per_side` is the always-valid test's: an inconclusive comparison, run again with
+    /// that many per side at the same rates, is decided; at a quarter of it, it is not.
+    @Test func theSampleNeededPerSideDecidesTheComparison() throws {
+        let early = Self.compare(Self.exact(600, precision: 0.85), Self.exact(600, precision: 0.82))
+        #expect(early.verdict == .inconclusive, "\(early.reason)")
+        let needed = try #require(early.neededPerSide)
+        let decided = Self.compare(Self.exact(needed, precision: 0.85), Self.exact(needed, precision: 0.82))
+        #expect(decided.verdict == .rollback, "at \(needed) per side: \(decided.reason)")
+        let quarter = Self.compare(Self.exact(needed / 4, precision: 0.85), Self.exact(needed / 4, precision: 0.82))
+        #expect(quarter.verdict == .inconclusive, "at \(needed / 4) per side: \(quarter.reason)")
+        // More than a fixed-horizon test would need: the price of looking at every evaluation.
+        let precision = try #require(early.metrics.first { $0.id.name == "quality_precision" })
+        let fixed = try #require(
+            HypothesisTests.sampleSizePerSide(
+                difference: precision.difference, variance1: precision.variances.baseline,
+                variance2: precision.variances.candidate))
+        #expect(needed > fixed)
+    }
+
     @Test func aConfiguredGuardrailWithoutDataBlocksPromotion() {
         var random = SplitMix64(state: 2)
         var (a, b) = (BucketAggregate(), BucketAggregate())

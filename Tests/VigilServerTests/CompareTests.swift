@@ -224,6 +224,7 @@ import VigilStats
         var config = VigilConfig()
         var model = ModelConfig()
         model.task = .generative
+        model.segments = [["region"]]
         model.release.guardrails = [
             ReleaseMetricConfig(metric: "label_metric_mean", name: "hallucination", direction: .lowerIsBetter, margin: 0.01, limit: 0.05)
         ]
@@ -236,6 +237,8 @@ import VigilStats
                     ("id", .string("\(prefix)\(i)")), ("model", .string("chat")), ("variant", .string(variant)),
                     ("timestamp", .number(Double(Self.t0 - 1_800_000 + Int64(i) * 1000) / 1000)),
                     ("prediction", .string("an answer")),
+                    ("segments", .object([("region", .string(i % 2 == 0 ? "eu" : "latam"))])),
+                    ("metrics", .object([("cost_usd", .number(0.01))])),
                 ]))
                 labels.append(.object([
                     ("id", .string("\(prefix)\(i)")), ("model", .string("chat")),
@@ -254,6 +257,18 @@ import VigilStats
             let entry = try #require(document?["metrics"]?.array.first { $0["metric_name"]?.stringValue == "hallucination" })
             #expect(entry["limit"]?.numberValue == 0.05)
             #expect(abs(entry["candidate"]!.numberValue! - 0.08) < 1e-12)
+            // Per segment group too, never a guardrail itself (it holds a promotion back).
+            let latam = try #require(
+                document?["metrics"]?.array.first {
+                    $0["metric_name"]?.stringValue == "hallucination" && $0["group"]?.stringValue == "latam"
+                })
+            #expect(latam["segment"]?.stringValue == "region" && latam["guardrail"] == .bool(false))
+            #expect(latam["direction"]?.stringValue == "lower_is_better" && latam["n"]?.array.count == 2)
+            let (_, metrics, _) = try await client.send(.get, "/v1/models/chat/metrics?window=1h&variant=canary")
+            let group = metrics?["fairness"]?["region"]?["groups"]?["eu"]
+            #expect(group?["label_metrics"]?["hallucination"]?["count"]?.numberValue == 200)
+            #expect(abs((group?["metrics"]?["cost_usd"]?["sum"]?.numberValue ?? 0) - 2) < 1e-9)
+            #expect(abs((metrics?["metrics"]?["cost_usd"]?["sum"]?.numberValue ?? 0) - 4) < 1e-9)
         }
     }
 }

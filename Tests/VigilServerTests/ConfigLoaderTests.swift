@@ -74,6 +74,10 @@ import VigilCore
             "alerts:\n  - {name: A, metric: quality_f1, op: '<', threshold: 1, window: 1h, notify: [pager]}\n", 2,
             "notifier 'pager' is not defined"
         ),
+        (
+            "alerts:\n  - {name: A, metric: segment_metric_value, op: '>', threshold: 1, window: 1h}\n", 2,
+            "segment_metric_value needs stat (mean or sum)"
+        ),
         ("notifiers:\n  x: {type: webhook, url: ftp://x}\n", 2, "http:// or https://"),
         ("server: [1, 2\n", 2, "YAML"),
         // Durations that would overflow a 64-bit nanosecond timer at start-up (issue 10).

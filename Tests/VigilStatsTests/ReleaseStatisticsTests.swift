@@ -14,6 +14,7 @@ import Testing
         var first: [Double]?, second: [Double]?
         var df: Double?, quantile: Double?
         var difference: Double?, variance1: Double?, variance2: Double?, n: Double?
+        var tp: Int?, fp: Int?, fn: Int?, tn: Int?, f1: Double?, variance: Double?
     }
 
     /// Interval ends to `relative` of the larger of the end and the interval's width (an end
@@ -68,10 +69,28 @@ import Testing
                 // rounded up agrees to a unit or 0.1%.
                 let reference = try #require(c.n)
                 #expect(abs(Double(n) - reference) <= max(1, 1e-3 * reference), "case \(i): \(n) vs \(reference)")
+            case "sequential_sample_size":
+                let n = ConfidenceSequence.sampleSizePerSide(
+                    difference: c.difference!, variance1: c.variance1!, variance2: c.variance2!, tuning: c.tuning!)
+                // The same search on gbstats' interval; at the boundary rounding may move it by one.
+                let reference = try #require(c.n)
+                #expect(n.map { abs(Double($0) - reference) <= 1 } == true, "case \(i): \(String(describing: n)) vs \(reference)")
+                let fixed = try #require(
+                    HypothesisTests.sampleSizePerSide(
+                        difference: c.difference!, variance1: c.variance1!, variance2: c.variance2!))
+                #expect(Double(fixed) < reference, "case \(i): always-valid needs more than fixed-horizon")
+            case "f1_variance":
+                let (tp, fp, fn) = (Double(c.tp!), Double(c.fp!), Double(c.fn!))
+                let v = try #require(HypothesisTests.f1Variance(truePositives: tp, falsePositives: fp, falseNegatives: fn))
+                // The reference differentiates numerically (central differences, h = 1e-6).
+                #expect(abs(v - c.variance!) <= 1e-6 * c.variance!, "case \(i): \(v) vs \(c.variance!)")
+                #expect(abs(2 * tp / (2 * tp + fp + fn) - c.f1!) <= 1e-12)
             default: Issue.record("unknown kind \(c.kind)")
             }
         }
-        for kind in ["proportions", "means", "mcnemar", "paired_t", "t975", "sample_size"] {
+        for kind in [
+            "proportions", "means", "mcnemar", "paired_t", "t975", "sample_size", "sequential_sample_size", "f1_variance",
+        ] {
             #expect(kinds[kind, default: 0] >= 40, "\(kind): \(kinds[kind, default: 0]) cases")
         }
     }
@@ -120,10 +139,34 @@ import Testing
         #expect(ConfidenceSequence.result(difference: 0.1, standardError2: 1, n: 0) == nil)
     }
 
+    /// The delta-method variance is the variance F1 actually has: 4,000 seeded multinomial
+    /// windows of 1,000 labelled predictions, their F1's sample variance within 8% of the formula.
+    @Test func theF1VarianceMatchesSimulation() {
+        var generator = SplitMix64(state: 12)
+        let cells = [0.3, 0.1, 0.15, 0.45]  // TP, FP, FN, TN
+        let n = 1_000
+        var scores = Moments()
+        for _ in 0..<4_000 {
+            var counts = [0, 0, 0, 0]
+            for _ in 0..<n {
+                let u = Double.random(in: 0..<1, using: &generator)
+                counts[u < 0.3 ? 0 : u < 0.4 ? 1 : u < 0.55 ? 2 : 3] += 1
+            }
+            scores.add(2 * Double(counts[0]) / Double(2 * counts[0] + counts[1] + counts[2]))
+        }
+        let expected = HypothesisTests.f1Variance(
+            truePositives: cells[0] * Double(n), falsePositives: cells[1] * Double(n), falseNegatives: cells[2] * Double(n))!
+        #expect(abs(scores.sampleVariance! / expected - 1) < 0.08, "\(scores.sampleVariance!) vs \(expected)")
+        #expect(HypothesisTests.f1Variance(truePositives: 10, falsePositives: 0, falseNegatives: 0) == 0)
+        #expect(HypothesisTests.f1Variance(truePositives: 0, falsePositives: 0, falseNegatives: 0) == nil)
+    }
+
     @Test func degenerateComparisonsGiveNil() {
         #expect(HypothesisTests.mcnemar(onlyFirst: 0, onlySecond: 0) == nil)
         #expect(HypothesisTests.pairedT(meanDifference: 0, variance: 0, count: 10) == nil)
         #expect(HypothesisTests.proportionDifferenceInterval(successes1: 0, trials1: 0, successes2: 1, trials2: 2) == nil)
         #expect(HypothesisTests.sampleSizePerSide(difference: 0, variance1: 1, variance2: 1) == nil)
+        #expect(ConfidenceSequence.sampleSizePerSide(difference: 0, variance1: 1, variance2: 1) == nil)
+        #expect(ConfidenceSequence.sampleSizePerSide(difference: 1e-9, variance1: 1, variance2: 1) == nil)
     }
 }

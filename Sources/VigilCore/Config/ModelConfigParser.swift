@@ -128,7 +128,10 @@ enum AlertRuleParser {
         var rule = AlertRuleConfig(name: name, metric: metric, op: op, threshold: threshold, window: window)
         readCommon(fields, path, &rule, &r)
         if metric == "metric_value", rule.selectors["stat"] == nil {
-            r.fail(node, "\(path): metric_value needs stat (mean, p50, p95 or p99)")
+            r.fail(node, "\(path): metric_value needs stat (mean, sum, p50, p95 or p99)")
+        }
+        if metric == GaugeFamily.segmentMetricValue.ruleName, rule.selectors["stat"] == nil {
+            r.fail(node, "\(path): segment_metric_value needs stat (mean or sum)")
         }
         return rule
     }

@@ -22,6 +22,14 @@ struct SideEstimate {
         return SideEstimate(value: p, variance: p * (1 - p), n: n, successes: Int((p * Double(n)).rounded()))
     }
 
+    /// An F1 score from (possibly expected) counts over `n` labelled predictions, with its
+    /// delta-method variance stated per observation.
+    static func f1(_ tp: Double, _ fp: Double, _ fn: Double, n: Int) -> SideEstimate? {
+        guard n > 0, let v = HypothesisTests.f1Variance(truePositives: tp, falsePositives: fp, falseNegatives: fn)
+        else { return nil }
+        return SideEstimate(value: 2 * tp / (2 * tp + fp + fn), variance: v * Double(n), n: n)
+    }
+
     static func mean(_ m: Moments) -> SideEstimate? {
         guard let v = m.sampleVariance else { return nil }
         return SideEstimate(value: m.mean, variance: v, n: m.count)
@@ -96,6 +104,12 @@ extension ComparisonDocument {
                 out.append((ComparisonMetricID("quality_recall"), both { w in
                     .rate(w.confusion.count(truth: positive, predicted: positive), w.confusion.scores(of: positive).support)
                 }, false))
+                out.append((ComparisonMetricID("quality_f1"), both { w in
+                    let tp = w.confusion.count(truth: positive, predicted: positive)
+                    let predicted = w.confusion.classes.reduce(0) { $0 + w.confusion.count(truth: $1, predicted: positive) }
+                    let support = w.confusion.scores(of: positive).support
+                    return .f1(Double(tp), Double(predicted - tp), Double(support - tp), n: w.confusion.total)
+                }, false))
                 let e = { (w: BucketAggregate) in w.expected }
                 out.append((ComparisonMetricID("estimated_accuracy"), both { w in
                     .expectedRate(e(w).truePositives + e(w).trueNegatives, Double(e(w).count))
@@ -105,6 +119,9 @@ extension ComparisonDocument {
                 }, true))
                 out.append((ComparisonMetricID("estimated_recall"), both { w in
                     .expectedRate(e(w).truePositives, e(w).truePositives + e(w).falseNegatives)
+                }, true))
+                out.append((ComparisonMetricID("estimated_f1"), both { w in
+                    .f1(e(w).truePositives, e(w).falsePositives, e(w).falseNegatives, n: e(w).count)
                 }, true))
             }
             out += segmentPairs(a, b)
@@ -133,6 +150,12 @@ extension ComparisonDocument {
                 )
                 out.append((ComparisonMetricID("metric_value", metricName: name, source: source, stat: "p95"),
                     p95.0.flatMap { m in p95.1.map { (m, $0) } }, false))
+            }
+        }
+        for spec in Set(a.groupMetrics.keys).intersection(b.groupMetrics.keys).sorted() {
+            let (x, y) = (a.groupMetrics[spec]!, b.groupMetrics[spec]!)
+            for group in Set(x.keys).intersection(y.keys).sorted() {
+                out += groupMetricPairs(x[group], y[group], spec, group)
             }
         }
         return out
@@ -167,6 +190,23 @@ extension ComparisonDocument {
         return out
     }
 
+    /// Per group, the mean of each prediction and label metric both sides carry.
+    static func groupMetricPairs(_ x: GroupMetrics?, _ y: GroupMetrics?, _ spec: String, _ group: String)
+        -> [(ComparisonMetricID, (SideEstimate, SideEstimate)?, Bool)]
+    {
+        guard let x, let y else { return [] }
+        var out: [(ComparisonMetricID, (SideEstimate, SideEstimate)?, Bool)] = []
+        for (source, a, b) in [("prediction", x.prediction, y.prediction), ("label", x.label, y.label)] {
+            for name in Set(a.keys).intersection(b.keys).sorted() {
+                let pair = SideEstimate.mean(a[name]!).flatMap { m in SideEstimate.mean(b[name]!).map { (m, $0) } }
+                let id = ComparisonMetricID(
+                    "metric_value", metricName: name, source: source, stat: "mean", segment: spec, group: group)
+                out.append((id, pair, false))
+            }
+        }
+        return out
+    }
+
     /// The TPR gap of a segment's groups (at least two with positives), with its variance.
     static func opportunityGap(_ groups: [String: GroupCounters]) -> SideEstimate? {
         let rates = groups.values.compactMap { c -> (rate: Double, positives: Int)? in
@@ -180,6 +220,15 @@ extension ComparisonDocument {
         let n = high.positives + low.positives
         // Stated per observation, so variance / n is the gap's squared standard error.
         return SideEstimate(value: high.rate - low.rate, variance: se2 * Double(n), n: n)
+    }
+
+    /// The z-test an entry without counts is decided by, when not Welch's t: `quantile_z` for a
+    /// sketch's p95, `gap_z` for a fairness gap, `delta_z` for F1 (a rate: default margin 0.01).
+    static func zTest(_ id: ComparisonMetricID) -> String? {
+        if id.stat == "p95" { return "quantile_z" }
+        if id.name.hasPrefix("fairness_") { return "gap_z" }
+        if id.name.hasSuffix("_f1") { return "delta_z" }
+        return nil
     }
 
     /// Latency, duration and time metrics get a p95 entry (a variance increase shows there
@@ -213,11 +262,17 @@ extension ComparisonDocument {
     ) -> ComparisonEntry {
         let guardrail = release.guardrails.first { $0.matches(id) }
         let success = release.success.first { $0.matches(id) }
-        let configured = guardrail ?? success
+        // A group's custom metric is never a guardrail itself (it holds a promotion back, as
+        // every per-group entry does); it takes its direction from the metric's configuration.
+        let overall = ComparisonMetricID(id.name, metricName: id.metricName, source: id.source, stat: id.stat)
+        let configured =
+            guardrail ?? success
+            ?? (id.isSegment && id.metricName != nil
+                ? (release.guardrails + release.success).first { $0.matches(overall) } : nil)
         let isDefaultGuardrail = release.guardrails.isEmpty && defaultGuardrail
         var e = ComparisonEntry(
             id: id, baseline: x.value, candidate: y.value, test: "welch_t", n: (x.n, y.n),
-            direction: configured?.direction ?? naturalDirection(id), limit: configured?.limit,
+            direction: configured?.direction ?? naturalDirection(id), limit: id.isSegment ? nil : configured?.limit,
             guardrail: guardrail != nil || isDefaultGuardrail, success: success != nil, provisional: provisional,
             variances: (x.variance, y.variance))
         let d = y.value - x.value
@@ -226,14 +281,16 @@ extension ComparisonDocument {
             e.interval = HypothesisTests.proportionDifferenceInterval(successes1: s1, trials1: x.n, successes2: s2, trials2: y.n)
             e.pValue = HypothesisTests.twoProportionZ(successes1: s1, trials1: x.n, successes2: s2, trials2: y.n)?.pValue
             e.margin = e.guardrail ? configured?.margin ?? 0.01 : configured?.margin
-        } else if id.stat == "p95" || id.name.hasPrefix("fairness_") {
-            e.test = id.stat == "p95" ? "quantile_z" : "gap_z"
+        } else if let test = zTest(id) {
+            // Normal approximations with the variances built above: sketch quantiles, gaps, F1.
+            e.test = test
             let se = (x.variance / Double(x.n) + y.variance / Double(y.n)).squareRoot()
             if se > 0 {
                 e.interval = Interval95(lower: d - HypothesisTests.z95 * se, upper: d + HypothesisTests.z95 * se)
                 e.pValue = 2 * SpecialFunctions.normalSurvival(abs(d) / se)
             }
-            e.margin = e.guardrail ? configured?.margin ?? 0.05 * abs(x.value) : configured?.margin
+            let defaultMargin = test == "delta_z" ? 0.01 : 0.05 * abs(x.value)
+            e.margin = e.guardrail ? configured?.margin ?? defaultMargin : configured?.margin
         } else {
             e.interval = HypothesisTests.welchInterval(
                 mean1: x.value, variance1: x.variance, count1: x.n, mean2: y.value, variance2: y.variance, count2: y.n)

@@ -12,7 +12,7 @@ extension ComparisonDocument {
         guard baseline.predictions >= minSamples, candidate.predictions >= minSamples else {
             verdict = .inconclusive
             reason = "fewer than \(minSamples) predictions on a side (baseline \(baseline.predictions), candidate \(candidate.predictions))"
-            neededPerSide = max(minSamples, guardrails.compactMap(Self.neededPerSide).max() ?? 0)
+            neededPerSide = max(minSamples, neededPerSide(guardrails, tuning: release.sequentialTuning) ?? 0)
             return
         }
         // Only entries with enough samples on both sides may decide anything.
@@ -63,8 +63,11 @@ extension ComparisonDocument {
         } else {
             reason = "no success metric is significantly better yet"
         }
-        let needed = (undecided.isEmpty ? successes : undecided).compactMap(Self.neededPerSide)
-        neededPerSide = needed.max().map { max($0, minSamples) }
+        let needed =
+            undecided.isEmpty
+            ? successes.compactMap { neededPerSide($0, tuning: release.sequentialTuning) }.min()
+            : neededPerSide(undecided, tuning: release.sequentialTuning)
+        neededPerSide = needed.map { max($0, minSamples) }
     }
 
     /// Rolls back when a decisive guardrail breaks its limit or is significantly worse; labelled
@@ -93,14 +96,36 @@ extension ComparisonDocument {
         return false
     }
 
-    /// Per side, the sample size at which the observed difference would decide the entry: prove
-    /// it worse when it points that way, non-inferior within its margin otherwise.
-    static func neededPerSide(_ entry: ComparisonEntry) -> Int? {
-        guard let direction = entry.direction else { return nil }
+    /// Per side, the sample size at which the observed differences would decide undecided
+    /// guardrails: the first to be proven worse when any points that way (one is enough to roll
+    /// back), else the last to be shown non-inferior (promotion needs them all).
+    func neededPerSide(_ guardrails: [ComparisonEntry], tuning: Int) -> Int? {
+        let pointingWorse = guardrails.filter { e in e.direction.map { e.difference * $0.sign < 0 } ?? false }
+        let needs = (pointingWorse.isEmpty ? guardrails : pointingWorse).compactMap {
+            neededPerSide($0, tuning: tuning)
+        }
+        return pointingWorse.isEmpty ? needs.max() : needs.min()
+    }
+
+    /// Per side, the predictions at which the observed difference would decide the entry by the
+    /// always-valid test the verdict uses (power 0.8): prove it worse when it points that way,
+    /// non-inferior within its margin otherwise. An entry rests on fewer observations than its
+    /// side has predictions (precision on predicted positives, everything on labelled ones), so
+    /// its sample size is scaled by the larger of the sides' predictions per observation.
+    func neededPerSide(_ entry: ComparisonEntry, tuning: Int) -> Int? {
+        guard let direction = entry.direction, entry.n.baseline > 0, entry.n.candidate > 0 else { return nil }
         let improvement = entry.difference * direction.sign
         let distance = improvement < 0 ? -improvement : improvement + (entry.margin ?? 0)
-        return HypothesisTests.sampleSizePerSide(
-            difference: distance, variance1: entry.variances.baseline, variance2: entry.variances.candidate)
+        guard
+            let n = ConfidenceSequence.sampleSizePerSide(
+                difference: distance, variance1: entry.variances.baseline, variance2: entry.variances.candidate,
+                tuning: tuning)
+        else { return nil }
+        let perObservation = max(
+            Double(baseline.predictions) / Double(entry.n.baseline),
+            Double(candidate.predictions) / Double(entry.n.candidate), 1)
+        let scaled = (Double(n) * perObservation).rounded(.up)
+        return scaled < Double(Int.max / 2) ? Int(scaled) : nil
     }
 
     static func configName(_ c: ReleaseMetricConfig) -> String {

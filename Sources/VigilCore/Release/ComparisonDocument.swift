@@ -27,13 +27,16 @@ public struct ComparisonMetricID: Sendable, Hashable {
     public var isSegment: Bool { segment != nil }
 
     /// How a reason names it: `quality_precision`, `segment_precision{segment="region",group="eu"}`,
-    /// `metric_value{metric="latency_ms",source="prediction",stat="p95"}`.
+    /// `metric_value{metric="latency_ms",source="prediction",stat="p95"}`,
+    /// `metric_value{metric="hallucination",source="label",stat="mean",segment="region",group="eu"}`.
     public var display: String {
-        if let segment {
-            return group.map { #"\#(name){segment="\#(segment)",group="\#($0)"}"# } ?? #"\#(name){segment="\#(segment)"}"#
+        var labels: [String] = []
+        if let metricName {
+            labels += [#"metric="\#(metricName)""#, #"source="\#(source ?? "prediction")""#, #"stat="\#(stat ?? "mean")""#]
         }
-        guard let metricName else { return name }
-        return #"\#(name){metric="\#(metricName)",source="\#(source ?? "prediction")",stat="\#(stat ?? "mean")"}"#
+        if let segment { labels.append(#"segment="\#(segment)""#) }
+        if let group { labels.append(#"group="\#(group)""#) }
+        return labels.isEmpty ? name : "\(name){\(labels.joined(separator: ","))}"
     }
 }
 

@@ -44,10 +44,10 @@ public struct ReleaseMetricConfig: Sendable, Equatable {
         switch metric {
         case "label_metric_mean":
             return entry.name == "metric_value" && entry.source == "label" && entry.metricName == name
-                && entry.stat == "mean"
+                && entry.stat == "mean" && entry.segment == nil
         case "metric_value":
             return entry.name == "metric_value" && entry.metricName == name && entry.stat == (stat ?? "mean")
-                && entry.source == (source ?? "prediction")
+                && entry.source == (source ?? "prediction") && entry.segment == nil
         default:
             return entry.name == metric
         }

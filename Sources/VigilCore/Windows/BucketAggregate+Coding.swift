@@ -67,11 +67,11 @@ extension MetricAggregate {
 }
 
 extension BucketAggregate {
-    /// 2: numeric aggregates carry fine counts.
-    public static let formatVersion: UInt8 = 2
+    /// 2: numeric aggregates carry fine counts. 3: custom metrics per segment group.
+    public static let formatVersion: UInt8 = 3
 
-    /// The bucket as bytes (format 2; `format: 1` writes the previous layout, without fine
-    /// counts, for compatibility tests).
+    /// The bucket as bytes (format 3; `format: 1` or `2` write the previous layouts, without
+    /// fine counts or without per-group metrics, for compatibility tests).
     public func encoded(format: UInt8 = formatVersion) -> [UInt8] {
         var w = BinaryWriter(capacity: 4096)
         w.write(byte: format)
@@ -94,14 +94,21 @@ extension BucketAggregate {
         Self.write(groups, &w) { byGroup, w in Self.write(byGroup, &w) { $1.write(blob: $0.encoded()) } }
         Self.write(predictionMetrics, &w) { $0.encode(into: &$1) }
         Self.write(labelMetrics, &w) { $0.encode(into: &$1) }
+        guard format >= 3 else { return w.bytes }
+        Self.write(groupMetrics, &w) { byGroup, w in
+            Self.write(byGroup, &w) { metrics, w in
+                Self.write(metrics.prediction, &w) { $1.write(blob: $0.encoded()) }
+                Self.write(metrics.label, &w) { $1.write(blob: $0.encoded()) }
+            }
+        }
         return w.bytes
     }
 
-    /// Decodes `encoded()` (formats 1 and 2); `nil` when the bytes are not a bucket of a known
+    /// Decodes `encoded()` (formats 1 to 3); `nil` when the bytes are not a bucket of a known
     /// format.
     public static func decode(_ bytes: [UInt8]) -> BucketAggregate? {
         var r = BinaryReader(bytes)
-        guard let version = r.readByte(), version == 1 || version == formatVersion, let predictions = r.readVarint(), let labeled = r.readVarint(),
+        guard let version = r.readByte(), (1...formatVersion).contains(version), let predictions = r.readVarint(), let labeled = r.readVarint(),
             let overflow = r.readVarint(), predictions <= UInt64(Int.max / 2), labeled <= UInt64(Int.max / 2),
             overflow <= UInt64(Int.max / 2)
         else { return nil }
@@ -121,8 +128,24 @@ extension BucketAggregate {
             let truth = r.readBlob().flatMap(Moments.decode),
             let groups = read(&r, { r in read(&r, { $0.readBlob().flatMap(GroupCounters.decode) }) }),
             let predictionMetrics = read(&r, MetricAggregate.decode),
-            let labelMetrics = read(&r, MetricAggregate.decode), r.isAtEnd
+            let labelMetrics = read(&r, MetricAggregate.decode)
         else { return nil }
+        if version >= 3 {
+            let moments = { (r: inout BinaryReader) in r.readBlob().flatMap(Moments.decode) }
+            guard
+                let groupMetrics = read(&r, { r in
+                    read(&r, { r -> GroupMetrics? in
+                        guard let prediction = read(&r, moments), let label = read(&r, moments) else { return nil }
+                        var m = GroupMetrics()
+                        m.prediction = prediction
+                        m.label = label
+                        return m
+                    })
+                })
+            else { return nil }
+            b.groupMetrics = groupMetrics
+        }
+        guard r.isAtEnd else { return nil }
         b.numeric = numeric
         b.categorical = categorical
         b.outputClasses = outputClasses

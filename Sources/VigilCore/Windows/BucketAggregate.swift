@@ -23,6 +23,10 @@ public struct BucketAggregate: Sendable, Equatable {
     public var groups: [String: [String: GroupCounters]] = [:]
     public var predictionMetrics: [String: MetricAggregate] = [:]
     public var labelMetrics: [String: MetricAggregate] = [:]
+    /// Segment specification name → group → that group's custom metrics, for configured
+    /// specifications only (learned segments have no per-group metrics), in the groups
+    /// `groups` admitted.
+    public var groupMetrics: [String: [String: GroupMetrics]] = [:]
     /// Values turned away by a cap (groups past `FoldContext.maxGroups`).
     public var overflow = 0
 
@@ -76,6 +80,11 @@ public struct BucketAggregate: Sendable, Equatable {
         for (name, value) in p.metrics {
             predictionMetrics[name, default: MetricAggregate()].add(value)
         }
+        if !p.metrics.isEmpty {
+            forEachAdmittedGroup(of: p, context: context) { metrics in
+                p.metrics.reduce(0) { refused, m in refused + (metrics.add(m.name, m.value, label: false) ? 0 : 1) }
+            }
+        }
     }
 
     /// Folds a label joined to its prediction with the task and positive class of `folding`;
@@ -123,6 +132,32 @@ public struct BucketAggregate: Sendable, Equatable {
             } else {
                 labelMetrics[name]?.moments.remove(value)
             }
+        }
+        if !label.metrics.isEmpty {
+            forEachAdmittedGroup(of: p, context: context) { metrics in
+                var refused = 0
+                for (name, value) in label.metrics {
+                    if sign < 0 {
+                        metrics.label[name]?.remove(value)
+                    } else if !metrics.add(name, value, label: true) {
+                        refused += 1
+                    }
+                }
+                return refused
+            }
+        }
+    }
+
+    /// The configured segment groups `p` was counted in, for their custom metrics; `body`
+    /// returns how many values it refused (names past `GroupMetrics.maxNames`).
+    private mutating func forEachAdmittedGroup(
+        of p: Prediction, context: FoldContext, _ body: (inout GroupMetrics) -> Int
+    ) {
+        guard !context.learnedSegments else { return }
+        for spec in context.segments {
+            guard let group = spec.group(of: p.segments), groups[spec.name]?[group] != nil else { continue }
+            let refused = body(&groupMetrics[spec.name, default: [:]][group, default: GroupMetrics()])
+            overflow += refused
         }
     }
 
@@ -203,6 +238,11 @@ public struct BucketAggregate: Sendable, Equatable {
                     continue
                 }
                 groups[spec, default: [:]][group, default: GroupCounters()].merge(counters)
+            }
+        }
+        for (spec, byGroup) in other.groupMetrics {
+            for (group, metrics) in byGroup where groupMetrics[spec]?[group] != nil || groups[spec]?[group] != nil {
+                groupMetrics[spec, default: [:]][group, default: GroupMetrics()].merge(metrics)
             }
         }
         for (name, m) in other.predictionMetrics { predictionMetrics[name, default: MetricAggregate()].merge(m) }

@@ -86,6 +86,39 @@ public struct NumericAggregate: Sendable, Equatable {
     }
 }
 
+/// One segment group's custom metrics (prediction and label `metrics`), as moments only: mean,
+/// sum and variance per group, no quantiles (a sketch per group and name would cost more than
+/// everything else in the bucket). At most `maxNames` names per source.
+public struct GroupMetrics: Sendable, Equatable {
+    public var prediction: [String: Moments] = [:]
+    public var label: [String: Moments] = [:]
+
+    public static let maxNames = 16
+
+    public init() {}
+
+    /// Adds `x` under `name`; false when the name would be one too many.
+    mutating func add(_ name: String, _ x: Double, label isLabel: Bool) -> Bool {
+        if isLabel {
+            guard label[name] != nil || label.count < Self.maxNames else { return false }
+            label[name, default: Moments()].add(x)
+        } else {
+            guard prediction[name] != nil || prediction.count < Self.maxNames else { return false }
+            prediction[name, default: Moments()].add(x)
+        }
+        return true
+    }
+
+    mutating func merge(_ other: GroupMetrics) {
+        for (name, m) in other.prediction where prediction[name] != nil || prediction.count < Self.maxNames {
+            prediction[name, default: Moments()].merge(m)
+        }
+        for (name, m) in other.label where label[name] != nil || label.count < Self.maxNames {
+            label[name, default: Moments()].merge(m)
+        }
+    }
+}
+
 /// A custom metric's aggregates: moments for the mean, a sketch for p50 / p95 / p99.
 public struct MetricAggregate: Sendable, Equatable {
     public var moments = Moments()

@@ -85,7 +85,10 @@ public struct GaugeFamily: Sendable, Hashable {
     public static let featureOutOfRangeRatio = GaugeFamily(
         "vigil_feature_out_of_range_ratio", "Share of a feature's values outside its configured range.", labels: ["feature"])
     public static let metricValue = GaugeFamily(
-        "vigil_metric_value", "A custom metric's mean or quantile (labels metric, stat, source).", labels: ["metric", "stat", "source"])
+        "vigil_metric_value", "A custom metric's mean, sum or quantile (labels metric, stat, source).", labels: ["metric", "stat", "source"])
+    public static let segmentMetricValue = GaugeFamily(
+        "vigil_segment_metric_value", "A custom metric's mean or sum within a segment group (stat mean or sum).",
+        labels: ["segment", "group", "metric", "stat", "source"])
 }
 
 /// The catalog of window gauge families, in exposition order.
@@ -126,6 +129,7 @@ public enum WindowGauges {
         .featureMissingRatio,
         .featureOutOfRangeRatio,
         .metricValue,
+        .segmentMetricValue,
     ]
 
     /// Families by name.

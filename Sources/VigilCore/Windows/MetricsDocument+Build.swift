@@ -43,8 +43,16 @@ extension MetricsDocument {
 
     static func summary(_ m: MetricAggregate) -> MetricSummary {
         MetricSummary(
-            count: m.moments.count, mean: m.moments.meanValue, p50: m.sketch.quantile(0.5),
+            count: m.moments.count, mean: m.moments.meanValue,
+            sum: m.moments.count > 0 ? m.moments.mean * Double(m.moments.count) : nil, p50: m.sketch.quantile(0.5),
             p95: m.sketch.quantile(0.95), p99: m.sketch.quantile(0.99))
+    }
+
+    /// A group's metric: moments only.
+    static func summary(_ m: Moments) -> MetricSummary {
+        MetricSummary(
+            count: m.count, mean: m.meanValue, sum: m.count > 0 ? m.mean * Double(m.count) : nil, p50: nil, p95: nil,
+            p99: nil)
     }
 
     // MARK: - Drift
@@ -244,12 +252,14 @@ extension MetricsDocument {
             guard let byGroup = w.groups[spec.name], !byGroup.isEmpty else { continue }
             let groups = byGroup.keys.sorted().map { name -> (name: String, report: GroupReport) in
                 let g = byGroup[name]!
-                return (
-                    name,
-                    GroupReport(
-                        count: g.predictions, labeled: g.labelled, selectionRate: g.selectionRate,
-                        tpr: g.truePositiveRate, fpr: g.falsePositiveRate, precision: g.precision, accuracy: g.accuracy)
-                )
+                var report = GroupReport(
+                    count: g.predictions, labeled: g.labelled, selectionRate: g.selectionRate,
+                    tpr: g.truePositiveRate, fpr: g.falsePositiveRate, precision: g.precision, accuracy: g.accuracy)
+                if let metrics = w.groupMetrics[spec.name]?[name] {
+                    report.metrics = metrics.prediction.mapValues(Self.summary)
+                    report.labelMetrics = metrics.label.mapValues(Self.summary)
+                }
+                return (name, report)
             }
             fairness.append(
                 (spec.name, SegmentReport(groups: groups, gaps: FairnessGaps(groups: Array(byGroup.values)))))

@@ -151,6 +151,8 @@ extension MetricsDocument {
                                 ("selection_rate", .from(g.report.selectionRate)), ("tpr", .from(g.report.tpr)),
                                 ("fpr", .from(g.report.fpr)), ("precision", .from(g.report.precision)),
                                 ("accuracy", .from(g.report.accuracy)),
+                                ("metrics", groupMetrics(g.report.metrics)),
+                                ("label_metrics", groupMetrics(g.report.labelMetrics)),
                             ])
                         )
                     })
@@ -162,9 +164,18 @@ extension MetricsDocument {
         ])
     }
 
+    /// A group's metrics by name: count, mean and sum.
+    static func groupMetrics(_ metrics: [String: MetricSummary]) -> JSONValue {
+        .object(
+            metrics.keys.sorted().map { name in
+                let m = metrics[name]!
+                return (name, .object([("count", .from(m.count)), ("mean", .from(m.mean)), ("sum", .from(m.sum))]))
+            })
+    }
+
     static func json(_ m: MetricSummary) -> JSONValue {
         .object([
-            ("count", .from(m.count)), ("mean", .from(m.mean)), ("p50", .from(m.p50)), ("p95", .from(m.p95)),
+            ("count", .from(m.count)), ("mean", .from(m.mean)), ("sum", .from(m.sum)), ("p50", .from(m.p50)), ("p95", .from(m.p95)),
             ("p99", .from(m.p99)),
         ])
     }

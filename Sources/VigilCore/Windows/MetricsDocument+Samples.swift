@@ -53,6 +53,13 @@ extension MetricsDocument {
                 add(.segmentTpr, g.tpr, l)
                 add(.segmentFpr, g.fpr, l)
                 add(.segmentPrecision, g.precision, l)
+                for (source, metrics) in [("prediction", g.metrics), ("label", g.labelMetrics)] {
+                    for name in metrics.keys.sorted() {
+                        for (stat, v) in [("mean", metrics[name]!.mean), ("sum", metrics[name]!.sum)] {
+                            add(.segmentMetricValue, v, l + [("metric", name), ("stat", stat), ("source", source)])
+                        }
+                    }
+                }
             }
             let l = [("segment", segment)]
             add(.fairnessDemographicParityDifference, s.gaps.demographicParityDifference, l)
@@ -66,7 +73,7 @@ extension MetricsDocument {
         }
         for (source, list) in [("prediction", metrics), ("label", labelMetrics)] {
             for (metric, m) in list {
-                for (stat, v) in [("mean", m.mean), ("p50", m.p50), ("p95", m.p95), ("p99", m.p99)] {
+                for (stat, v) in [("mean", m.mean), ("sum", m.sum), ("p50", m.p50), ("p95", m.p95), ("p99", m.p99)] {
                     add(.metricValue, v, [("metric", metric), ("stat", stat), ("source", source)])
                 }
             }

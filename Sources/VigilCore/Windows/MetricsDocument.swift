@@ -82,6 +82,9 @@ public struct GroupReport: Sendable, Equatable {
     public var fpr: Double?
     public var precision: Double?
     public var accuracy: Double?
+    /// The group's prediction and label `metrics`: count, mean and sum (no quantiles per group).
+    public var metrics: [String: MetricSummary] = [:]
+    public var labelMetrics: [String: MetricSummary] = [:]
 }
 
 /// Fairness over one segment specification.
@@ -94,10 +97,12 @@ public struct SegmentReport: Sendable, Equatable {
     }
 }
 
-/// Mean and quantiles of a custom metric.
+/// Mean, sum and quantiles of a custom metric.
 public struct MetricSummary: Sendable, Equatable {
     public var count: Int
     public var mean: Double?
+    /// The window's total (a cost budget is the `sum` over `24h`).
+    public var sum: Double?
     public var p50: Double?
     public var p95: Double?
     public var p99: Double?

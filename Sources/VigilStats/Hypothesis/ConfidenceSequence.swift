@@ -34,15 +34,56 @@ public enum ConfidenceSequence {
         guard n > 0, standardError2 > 0, standardError2.isFinite, difference.isFinite else { return nil }
         let rho2 = rho(tuning: tuning, alpha: alpha) * rho(tuning: tuning, alpha: alpha)
         let nn = Double(n)
-        let s2 = standardError2 * nn
         let growth = nn * rho2 + 1
-        let half = (s2 * 2 * growth / (nn * nn * rho2) * Double.log(growth.squareRoot() / alpha)).squareRoot()
+        let half = halfWidth(standardError2: standardError2, n: n, tuning: tuning, alpha: alpha)
         // t² = (nθ̂)²/s² = θ̂²n/SE²: the squared sum of the centred observations over s².
         let t2 = difference * difference * nn / standardError2
         // ln E, so a huge t² cannot overflow exp.
         let logE = rho2 * t2 / (2 * growth) - 0.5 * Double.log(growth)
         let p = logE <= 0 ? 1 : min(1, Double.exp(-logE))
         return SequentialResult(interval: Interval95(lower: difference - half, upper: difference + half), pValue: p)
+    }
+
+    /// The half-width of the sequence after `n` observations over both sides, for a standard
+    /// error squared `standardError2`.
+    public static func halfWidth(standardError2: Double, n: Int, tuning: Int = defaultTuning, alpha: Double = 0.05)
+        -> Double
+    {
+        let rho2 = rho(tuning: tuning, alpha: alpha) * rho(tuning: tuning, alpha: alpha)
+        let nn = Double(n)
+        let growth = nn * rho2 + 1
+        return (standardError2 * nn * 2 * growth / (nn * nn * rho2) * Double.log(growth.squareRoot() / alpha))
+            .squareRoot()
+    }
+
+    /// The sample size per side at which this sequence decides a true difference `difference`
+    /// with power 0.8: the smallest n with |δ| − z₀.₈·SE(n) ≥ half-width(2n), SE(n)² = (v₁ + v₂)/n,
+    /// where v₁, v₂ are one observation's variances on each side. Larger than the fixed-horizon
+    /// `HypothesisTests.sampleSizePerSide`: the price of looking at every evaluation. `nil` for
+    /// δ = 0 or past 10¹² per side.
+    public static func sampleSizePerSide(
+        difference: Double, variance1: Double, variance2: Double, tuning: Int = defaultTuning, alpha: Double = 0.05
+    ) -> Int? {
+        let v = variance1 + variance2
+        guard difference != 0, difference.isFinite, v > 0, v.isFinite else { return nil }
+        let distance = abs(difference)
+        func decides(_ n: Int) -> Bool {
+            let se2 = v / Double(n)
+            return distance - HypothesisTests.z80 * se2.squareRoot()
+                >= halfWidth(standardError2: se2, n: 2 * n, tuning: tuning, alpha: alpha)
+        }
+        var high = 2
+        while !decides(high) {
+            guard high < 1_000_000_000_000 else { return nil }
+            high *= 2
+        }
+        var low = high / 2  // does not decide (or is 1)
+        if low >= 1, decides(low) { return low }
+        while high - low > 1 {
+            let mid = low + (high - low) / 2
+            if decides(mid) { high = mid } else { low = mid }
+        }
+        return high
     }
 }
 
@@ -110,6 +151,20 @@ extension HypothesisTests {
         let t = meanDifference / (variance / Double(count)).squareRoot()
         guard let p = SpecialFunctions.studentTTwoSided(t, degreesOfFreedom: Double(count - 1)) else { return nil }
         return TestResult(statistic: t, pValue: p)
+    }
+
+    /// The delta-method variance of an F1 score estimated from its counts. F1 = 2TP/(2TP + FP + FN)
+    /// is a function of the multinomial cell proportions that is homogeneous of degree 0, so its
+    /// variance is Σ (∂F/∂pᵢ)²·pᵢ/N, which in counts is 4·TP·(FP + FN)·(TP + FP + FN)/(2TP + FP + FN)⁴
+    /// (N cancels); counts may be fractional (CBPE's expected confusion). Checked against a numerical Jacobian of scikit-learn's `f1_score` in the
+    /// fixture script. 0 for a perfect score; `nil` when F1 is undefined (no TP, FP or FN).
+    public static func f1Variance(truePositives c1: Double, falsePositives fp: Double, falseNegatives fn: Double)
+        -> Double?
+    {
+        let errors = fp + fn
+        let d = 2 * c1 + errors
+        guard d > 0 else { return nil }
+        return 4 * c1 * errors * (c1 + errors) / (d * d * d * d)
     }
 
     /// z for a power of 0.8: Φ⁻¹(0.8).
