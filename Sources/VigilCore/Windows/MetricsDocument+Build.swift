@@ -42,13 +42,12 @@ extension MetricsDocument {
     }
 
     static func summary(_ m: MetricAggregate) -> MetricSummary {
-        MetricSummary(
-            count: m.moments.count, mean: m.moments.meanValue,
-            sum: m.moments.count > 0 ? m.moments.mean * Double(m.moments.count) : nil, p50: m.sketch.quantile(0.5),
-            p95: m.sketch.quantile(0.95), p99: m.sketch.quantile(0.99))
+        var s = summary(m.moments)
+        (s.p50, s.p95, s.p99) = (m.sketch.quantile(0.5), m.sketch.quantile(0.95), m.sketch.quantile(0.99))
+        return s
     }
 
-    /// A group's metric: moments only.
+    /// Count, mean and sum from moments (a group's metrics have no quantiles).
     static func summary(_ m: Moments) -> MetricSummary {
         MetricSummary(
             count: m.count, mean: m.meanValue, sum: m.count > 0 ? m.mean * Double(m.count) : nil, p50: nil, p95: nil,

@@ -72,13 +72,12 @@ public enum ConfidenceSequence {
             return distance - HypothesisTests.z80 * se2.squareRoot()
                 >= halfWidth(standardError2: se2, n: 2 * n, tuning: tuning, alpha: alpha)
         }
-        var high = 2
+        var high = 1
         while !decides(high) {
             guard high < 1_000_000_000_000 else { return nil }
             high *= 2
         }
-        var low = high / 2  // does not decide (or is 1)
-        if low >= 1, decides(low) { return low }
+        var low = high / 2  // does not decide (0 when 1 does)
         while high - low > 1 {
             let mid = low + (high - low) / 2
             if decides(mid) { high = mid } else { low = mid }
