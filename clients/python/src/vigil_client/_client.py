@@ -17,7 +17,7 @@ import urllib.parse
 import weakref
 from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ._encode import encode_line, plain, timestamp
+from ._encode import encode_fields, encode_line, plain, timestamp
 
 __all__ = ["Vigil", "VigilError"]
 
@@ -295,10 +295,11 @@ class Vigil:
             if self._closed:
                 self._counts["dropped"] += 1
                 return False
-            if self._pending() >= self.max_queue:
+            queues = self._queues
+            if len(queues[_PREDICTIONS]) + len(queues[_LABELS]) + self._in_flight >= self.max_queue:
                 self._counts["dropped"] += 1
                 return False
-            queue = self._queues[path]
+            queue = queues[path]
             queue.append(line)
             if len(queue) >= self.batch_size:
                 self._wake.notify()
@@ -503,7 +504,7 @@ def _encode_event(item: Any) -> bytes:
         return item
     _, fields = item
     fields["timestamp"] = timestamp(fields["timestamp"])
-    return encode_line({k: plain(v) for k, v in fields.items()})
+    return encode_fields(fields)
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:
