@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(name: "VigilStats", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
@@ -60,8 +61,21 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            resources: [.embedInCode("Resources/openapi.yaml")]
+            resources: [
+                .embedInCode("Resources/openapi.yaml"),
+                .embedInCode("Resources/console/head.mustache"),
+                .embedInCode("Resources/console/foot.mustache"),
+                .embedInCode("Resources/console/overview.mustache"),
+                .embedInCode("Resources/console/model.mustache"),
+                .embedInCode("Resources/console/alerts.mustache"),
+                .embedInCode("Resources/console/login.mustache"),
+                .embedInCode("Resources/console/comparisons.mustache"),
+                .embedInCode("Resources/console/compare.mustache"),
+                .embedInCode("Resources/console/console.css"),
+                .embedInCode("Resources/console/console.js"),
+            ]
         ),
         .target(
             name: "VigilDemo",

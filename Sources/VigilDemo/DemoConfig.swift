@@ -24,6 +24,7 @@ public enum DemoConfig {
                   guardrails:
                     - {metric: quality_precision, direction: higher_is_better, margin: 0.02}
                     - {metric: quality_recall, direction: higher_is_better, margin: 0.02}
+                  watch: [{baseline: "variant:control", candidate: "variant:canary", window: 1h}]
               assistant:
                 task: generative
                 segments: [plan]

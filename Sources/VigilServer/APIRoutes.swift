@@ -4,7 +4,7 @@ import VigilCore
 /// Every route the router serves. `buildRouter` registers exactly these, and a test checks
 /// them against `/openapi.yaml` both ways.
 public enum APIRoute: CaseIterable, Sendable {
-    case postPredictions, postLabels, listModels, modelMetrics, compareModel, releaseLog, flaggerGate, putReference, postReference, listAlerts, healthz,
+    case postPredictions, postLabels, listModels, modelMetrics, modelSeries, compareModel, releaseLog, flaggerGate, putReference, postReference, listAlerts, healthz,
         readyz, metrics, openAPI
 
     public var method: HTTPRequest.Method {
@@ -22,7 +22,7 @@ public enum APIRoute: CaseIterable, Sendable {
         switch self {
         case .postPredictions, .postLabels, .putReference, .postReference: .ingest
         // The Flagger gate only reads a verdict, whatever its method.
-        case .listModels, .modelMetrics, .compareModel, .releaseLog, .flaggerGate, .listAlerts, .metrics: .read
+        case .listModels, .modelMetrics, .modelSeries, .compareModel, .releaseLog, .flaggerGate, .listAlerts, .metrics: .read
         case .healthz, .readyz, .openAPI: .open
         }
     }
@@ -34,6 +34,7 @@ public enum APIRoute: CaseIterable, Sendable {
         case .postLabels: "/v1/labels"
         case .listModels: "/v1/models"
         case .modelMetrics: "/v1/models/{model}/metrics"
+        case .modelSeries: "/v1/models/{model}/series"
         case .compareModel: "/v1/models/{model}/compare"
         case .flaggerGate: "/v1/gates/flagger"
         case .releaseLog: "/v1/models/{model}/releases"

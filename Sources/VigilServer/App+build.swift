@@ -152,6 +152,12 @@ package func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
             return try await handler(request, context)
         }
     }
+    let alertEngine = services.engine.alerts
+    ConsoleController(
+        config: services.config, registry: services.store.registry, documents: services.engine.reader,
+        comparisons: services.engine.reader, active: { alertEngine?.active() ?? [] }, alertStore: services.store, tokens: tokens, limiter: limiter,
+        clock: services.clock
+    ).register(on: router)
     for (path, methods) in Dictionary(grouping: APIRoute.allCases, by: \.path).mapValues({ $0.map(\.method) }) {
         let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
         for method in undeclaredMethods where !methods.contains(method) {
@@ -178,6 +184,7 @@ struct RouteHandlers: Sendable {
     let models: ModelsController
     let health: HealthController
     let windows: WindowsController
+    let series: SeriesController
     let comparisons: ComparisonsController
     let alerts: AlertsController
 
@@ -197,6 +204,8 @@ struct RouteHandlers: Sendable {
             config: services.config, registry: services.store.registry, documents: engine.reader,
             references: engine.references, ingest: ingest, metrics: services.metrics, bodies: services.bodies,
             clock: services.clock)
+        series = SeriesController(
+            config: services.config, registry: services.store.registry, documents: engine.reader, clock: services.clock)
         comparisons = ComparisonsController(
             config: services.config, registry: services.store.registry, comparisons: engine.reader,
             releases: services.store, retainedSpan: engine.reader.retainedSpan, clock: services.clock)
@@ -210,6 +219,7 @@ struct RouteHandlers: Sendable {
         case .postLabels: ingest.labels
         case .listModels: models.list
         case .modelMetrics: windows.metrics
+        case .modelSeries: series.series
         case .compareModel: comparisons.compare
         case .flaggerGate: comparisons.flaggerGate
         case .releaseLog: comparisons.releaseLog

@@ -103,10 +103,55 @@ import VigilCore
         #expect(compare.status == 200)
         #expect(try JSONParser.parse(compare.body)["verdict"]?.stringValue != nil)
         #expect(lines.contains { $0.contains("traffic: fraud-canary is off") })
+        try await Self.checkConsole(base)
 
         #expect(await demo.terminate() == 0)
         #expect(demo.demoDirectories.isEmpty, "the demo's database was not removed on exit")
         #expect(demo.lines.last?.contains("demo stopped") == true)
+    }
+
+    /// Issue 15: the console of the demo's server in a real browser (Debian's chromium): each
+    /// page's rendered DOM holds what it must show, every request the page made went to the
+    /// server, and screenshots are taken (`VIGIL_WRITE_SCREENSHOTS=1` writes them to `docs/`).
+    static func checkConsole(_ base: String) async throws {
+        guard HeadlessBrowser.isInstalled || ProcessInfo.processInfo.environment["CI"] != nil else {
+            Issue.record("chromium is not installed (apt-get install chromium): the console's browser checks did not run")
+            return
+        }
+        let directory = try TemporaryDirectory()
+        let pages: [(path: String, mustShow: [String])] = [
+            ("/", ["fraud", "assistant", "firing", "drifted features"]),
+            ("/console/models/fraud", ["amount", "country", "account_age_days", "drifted", "<svg", "Confusion matrix", "region",
+                "Fairness per segment", "FraudFeatureDrift", "variant:control → variant:canary"]),
+            ("/console/models/assistant", ["hallucination", "latency_ms", "Custom metrics", "plan"]),
+            ("/console/alerts", ["FraudFeatureDrift", "FraudCanaryRollback", "AssistantHallucinationRate", "firing"]),
+            ("/console/comparisons", ["variant:control", "variant:canary", "<td>1h</td>"]),
+            ("/console/models/fraud/compare?baseline=variant:control&candidate=variant:canary&window=1h",
+                ["quality_precision", "quality_recall", "guardrail", "always-valid interval", "95% interval"]),
+        ]
+        for (path, mustShow) in pages {
+            let page = try await HeadlessBrowser.load(base + path, directory: directory)
+            for text in mustShow { #expect(page.dom.contains(text), "\(path) shows \(text)") }
+            #expect(page.dom.contains("<footer>Rendered "), "\(path) rendered its whole template")
+            if path.contains("compar") {
+                // The verdict (it changes as the canary's traffic stops, so any of them) and its reason.
+                #expect(ReleaseVerdict.allCases.contains { page.dom.contains(">\($0.rawValue)<") }, "\(path) shows a verdict")
+            }
+            #expect(page.requests.contains { $0.hasPrefix(base) }, "the network log saw \(path)'s requests: \(page.requests)")
+            let outside = page.requests.filter { !$0.hasPrefix(base + "/") }
+            #expect(outside.isEmpty, "\(path) loaded from outside the server: \(outside)")
+            if path == "/" {
+                #expect(page.requests.contains(base + "/console/console.css"), "the page's own stylesheet is seen")
+            }
+        }
+        let write = ProcessInfo.processInfo.environment["VIGIL_WRITE_SCREENSHOTS"] == "1"
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs").path
+        for (name, path, height) in [("console-overview", "/", 420), ("console-model", "/console/models/fraud", 1800)] {
+            let file = write ? "\(docs)/\(name).png" : directory.path("\(name).png")
+            try await HeadlessBrowser.screenshot(base + path, to: file, height: height, directory: directory)
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
+            #expect((size ?? 0) > 10_000, "\(name).png was written (\(size ?? 0) bytes)")
+        }
     }
 
     /// `--scenario` runs healthy traffic and then only that scenario; a scenario that does not

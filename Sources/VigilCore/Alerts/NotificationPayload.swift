@@ -1,3 +1,4 @@
+import Foundation
 /// Wire bodies of notifications (DESIGN §7).
 public enum NotificationPayload {
     /// Alertmanager's zero time, which its webhook sends as `endsAt` of firing alerts.
@@ -46,10 +47,26 @@ public enum NotificationPayload {
             })
     }
 
+    /// The console page that shows what fired: the model page for the rule's window, or the
+    /// comparison page of a comparison rule's two sides.
     static func generatorURL(_ a: Alert, externalURL: String) -> String {
-        let window = a.annotations["window"].map { "?window=\($0)" } ?? ""
-        return "\(externalURL)/v1/models/\(a.model)/metrics\(window)"
+        var query: [String] = []
+        var path = "/console/models/\(encoded(a.model))"
+        if let baseline = a.labels["baseline"], let candidate = a.labels["candidate"] {
+            path += "/compare"
+            query += ["baseline=\(encoded(baseline))", "candidate=\(encoded(candidate))"]
+        }
+        if let window = a.annotations["window"] { query.append("window=\(encoded(window))") }
+        return externalURL + path + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
+
+    /// Percent-encoding of a path segment or query value (RFC 3986 unreserved characters kept).
+    static func encoded(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s
+    }
+
+    private static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func labels(_ map: [String: String]) -> JSONValue {
         .object(map.keys.sorted().map { ($0, .string(map[$0]!)) })

@@ -117,6 +117,7 @@ extension MetricsDocument {
         guard n > 0 else { return nil }
         let counts = cur.binCounts(generation: generation) ?? sketchCounts(cur.sketch, edges: ref.edges)
         var d = ColumnDrift(type: .numeric, count: n)
+        d.bins = DriftBins(edges: ref.edges, reference: ref.counts, current: counts)
         d.psi = DriftStatistics.psi(reference: ref.counts, current: counts)
         d.jsDistance = DriftStatistics.jensenShannonDistance(reference: ref.counts, current: counts)
         let exact = cur.sketch.retained == cur.sketch.count
@@ -178,6 +179,7 @@ extension MetricsDocument {
         refBins.append(ref.other)
         curBins.append(n - curBins.reduce(0, +))
         var d = ColumnDrift(type: .categorical, count: n)
+        d.bins = DriftBins(labels: categories + ["(other)"], reference: refBins, current: curBins)
         d.psi = DriftStatistics.psi(reference: refBins, current: curBins)
         d.jsDistance = DriftStatistics.jensenShannonDistance(reference: refBins, current: curBins)
         let columns = refBins.indices.filter { refBins[$0] + curBins[$0] > 0 }

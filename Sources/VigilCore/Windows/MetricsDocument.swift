@@ -12,6 +12,22 @@ public struct TestStatistic: Sendable, Equatable {
     public var pValueInterval: ClosedRange<Double>?
 }
 
+/// Two sides' counts on shared bins: numeric bins between `edges` (`edges.count + 1` bins, the
+/// first and last open), or one bin per category in `labels` (the last pooling the rest).
+public struct DriftBins: Sendable, Equatable {
+    public var edges: [Double] = []
+    public var labels: [String] = []
+    public var reference: [Int]
+    public var current: [Int]
+
+    public init(edges: [Double] = [], labels: [String] = [], reference: [Int], current: [Int]) {
+        self.edges = edges
+        self.labels = labels
+        self.reference = reference
+        self.current = current
+    }
+}
+
 /// Drift of one column against the reference.
 public struct ColumnDrift: Sendable, Equatable {
     public var type: FeatureType
@@ -26,6 +42,9 @@ public struct ColumnDrift: Sendable, Equatable {
     public var wassersteinBound: Double?
     public var drifted: Bool?
     public var newCategories: [String] = []
+    /// The reference's and the window's counts on the bins PSI and JS use, for pictures (the
+    /// console); not in the JSON document.
+    public var bins: DriftBins?
 
     /// The p-value the drift decision uses: KS for numeric columns, χ² for categorical ones.
     var pValue: Double? { type == .numeric ? ks?.pValue : chi2?.pValue }

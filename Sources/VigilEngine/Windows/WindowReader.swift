@@ -8,6 +8,13 @@ package protocol MetricsDocuments: Sendable {
     func document(
         model: String, window: TimeLength, version: String?, variant: String?, endingAt: Int64?, now: Int64
     ) async throws -> MetricsDocument
+    /// The `values` read from the documents of the windows of `window` ending at each of `ends`;
+    /// `.outcomes` leaves the feature distributions out (drift, calibration and data quality
+    /// are then absent; everything else is as in the whole document).
+    func series(
+        model: String, window: TimeLength, version: String?, variant: String?, endingAt ends: [Int64],
+        scope: BucketAggregate.MergeScope, values: @Sendable (MetricsDocument) -> [Double?]
+    ) async throws -> [SeriesPoint]
 }
 
 /// The one read path of every window (DESIGN §1, §9): configured windows, windows ending in the
@@ -31,6 +38,16 @@ package struct WindowReader: MetricsDocuments {
     package func merged(
         _ selector: SeriesSelector, span: (from: Int64, to: Int64), scope: BucketAggregate.MergeScope = .all
     ) async throws -> BucketAggregate {
+        var merged = BucketAggregate()
+        for part in try await parts(selector, span: span) { merged.merge(part.bucket, scope: scope) }
+        return merged
+    }
+
+    /// The selected series' buckets starting in [span.from, span.to], from memory and storage,
+    /// in a fixed merge order.
+    private func parts(_ selector: SeriesSelector, span: (from: Int64, to: Int64)) async throws
+        -> [(writer: String, id: BucketID, bucket: BucketAggregate)]
+    {
         let memory = live.parts(selector, from: span.from, to: span.to)
         var parts = memory.parts.map { (writer: buckets.writer, id: $0.id, bucket: $0.bucket) }
         if span.from < memory.memoryFloor || buckets.sharesBuckets {
@@ -46,9 +63,39 @@ package struct WindowReader: MetricsDocuments {
             (a.id.series, a.id.start, a.id.resolution.rawValue, a.writer)
                 < (b.id.series, b.id.start, b.id.resolution.rawValue, b.writer)
         }
-        var merged = BucketAggregate()
-        for part in parts { merged.merge(part.bucket, scope: scope) }
-        return merged
+        return parts
+    }
+
+    /// One point per end in `ends`: the window of `window` ending there, as `document` would
+    /// build it (from `scope` of each bucket), with the `values` read from it. The buckets of all
+    /// the windows are read once; each
+    /// window merges those starting in its span, in the same order as `merged`, so every point
+    /// equals the document of `?to=` at its instant.
+    package func series(
+        model: String, window: TimeLength, version: String?, variant: String?, endingAt ends: [Int64],
+        scope: BucketAggregate.MergeScope, values: @Sendable (MetricsDocument) -> [Double?]
+    ) async throws -> [SeriesPoint] {
+        guard let first = ends.min(), let last = ends.max() else { return [] }
+        await folds.settled()
+        let selector = SeriesSelector(model: model, version: version, variant: variant)
+        let all = try await parts(
+            selector, span: (LiveBuckets.span(width: window.millis, at: first).from, last))
+        var points: [SeriesPoint] = []
+        points.reserveCapacity(ends.count)
+        for end in ends {
+            try Task.checkCancellation()
+            let span = LiveBuckets.span(width: window.millis, at: end)
+            var merged = BucketAggregate()
+            for part in all where part.id.start >= span.from && part.id.start <= span.to {
+                merged.merge(part.bucket, scope: scope)
+            }
+            let document = build(merged, selector: selector, window: window, span: span)
+            points.append(
+                SeriesPoint(
+                    t: end, values: values(document), predictions: document.predictions,
+                    labeled: document.labeled))
+        }
+        return points
     }
 
     /// The document of a window of `width` ending at `end`.

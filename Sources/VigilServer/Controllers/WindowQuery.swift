@@ -11,14 +11,7 @@ struct WindowQuery {
     /// to the aggregate retention; one longer than the span kept in memory needs `to`.
     init(_ query: Parameters, config: VigilConfig, retainedSpan: Int64) throws {
         window = try Self.window(query["window"].map(String.init), config: config)
-        if let raw = query["to"].map(String.init) {
-            // Like every timestamp: RFC 3339 or finite Unix seconds within 1970–9999 (no NaN,
-            // infinities or values whose milliseconds overflow).
-            guard let ts = Timestamp.parseRFC3339(raw) ?? Double(raw).flatMap({ Timestamp.parse(.number($0)) })
-            else {
-                throw APIError(
-                    .badRequest, "'to' must be an RFC 3339 timestamp or Unix seconds between 1970 and 9999")
-            }
+        if let ts = try Self.instant(query, "to") {
             endingAt = ts
         } else if window.millis > retainedSpan {
             throw APIError(
@@ -28,7 +21,17 @@ struct WindowQuery {
         }
     }
 
-    private static func window(_ raw: String?, config: VigilConfig) throws -> TimeLength {
+    /// The query parameter `name` as an instant: like every timestamp, RFC 3339 or finite Unix
+    /// seconds within 1970–9999 (no NaN, infinities or values whose milliseconds overflow).
+    static func instant(_ query: Parameters, _ name: String) throws -> Int64? {
+        guard let raw = query[Substring(name)].map(String.init) else { return nil }
+        guard let ts = Timestamp.parseRFC3339(raw) ?? Double(raw).flatMap({ Timestamp.parse(.number($0)) }) else {
+            throw APIError(.badRequest, "'\(name)' must be an RFC 3339 timestamp or Unix seconds between 1970 and 9999")
+        }
+        return ts
+    }
+
+    static func window(_ raw: String?, config: VigilConfig) throws -> TimeLength {
         let windows = config.windows
         guard let raw else {
             return windows.first(where: { $0.millis == 3_600_000 }) ?? windows.first

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Console render benchmark (issue 15: pages render within a stated time for 50 models x 200
+features). Starts the given vigil binary on a fresh SQLite file with 50 binary models, each with
+a 1,000-row reference of 200 features (150 numeric, 50 categorical), then 2,000 labelled
+predictions per model over the last hour, half of them drifted; waits for an evaluation, then
+times GET / (the overview: every model's 1 h document from the evaluation snapshot), GET
+/console/models/m0 (a model page: its document, 200 histograms and a 25-point quality chart
+merged through the series read path) and GET /console/alerts, median of 21 each, beside GET
+/v1/models/m0/metrics. Standard library only.
+
+    tools/bench/console.py --binary .build/release/vigil [--models 50 --features 200]
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+
+
+def request(port, method, path, body=None, content_type="application/x-ndjson"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request(method, path, body=body, headers={"Content-Type": content_type} if body else {})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, data
+
+
+def timed(port, path, runs=21):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        status, body = request(port, "GET", path)
+        times.append((time.perf_counter() - start) * 1000)
+        assert status == 200, body[:300]
+    return statistics.median(times), len(body)
+
+
+def features(rng, count, shift):
+    out = {}
+    for k in range(count):
+        if k % 4 == 3:
+            out[f"c{k}"] = rng.choice(["a", "b", "c", "d"] if not shift else ["a", "b", "c", "e"])
+        else:
+            out[f"n{k}"] = round(rng.gauss(10 * (k + 1) + (5 if shift else 0), 3), 3)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--features", type=int, default=200)
+    parser.add_argument("--predictions", type=int, default=2_000, help="per model")
+    parser.add_argument("--port", type=int, default=19791)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp()
+    config = os.path.join(work, "vigil.yaml")
+    with open(config, "w") as f:
+        f.write("evaluation_interval: 5s\nlimits: {max_models: 200}\nmodels:\n")
+        for m in range(args.models):
+            f.write(f"  m{m}: {{task: binary, positive_class: fraud, segments: [region]}}\n")
+    server = subprocess.Popen(
+        [args.binary, "serve", "--db", os.path.join(work, "bench.db"), "--port", str(args.port), "--config", config,
+         "--log-level", "warning"])
+    try:
+        for _ in range(200):
+            try:
+                if request(args.port, "GET", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        rng = random.Random(15)
+        now = int(time.time())
+        for m in range(args.models):
+            model = f"m{m}"
+            reference = []
+            for i in range(1_000):
+                p = rng.random()
+                reference.append(json.dumps({
+                    "id": f"r{i}", "features": features(rng, args.features, False),
+                    "prediction": "fraud" if p > 0.7 else "ok", "confidence": round(max(p, 1 - p), 4),
+                    "label": "fraud" if rng.random() < 0.3 else "ok"}, separators=(",", ":")))
+            status, body = request(args.port, "PUT", f"/v1/models/{model}/reference", "\n".join(reference).encode())
+            assert status == 200, body[:300]
+            lines, labels = [], []
+            for i in range(args.predictions):
+                p = rng.random()
+                predicted = "fraud" if p > 0.7 else "ok"
+                lines.append(json.dumps({
+                    "id": f"p{i}", "model": model, "timestamp": now - rng.randint(30, 3_500),
+                    "features": features(rng, args.features, i % 2 == 0), "prediction": predicted,
+                    "confidence": round(max(p, 1 - p), 4), "segments": {"region": rng.choice(["eu", "us"])},
+                    "metrics": {"latency_ms": round(rng.gammavariate(2, 20), 1)}}, separators=(",", ":")))
+                labels.append(json.dumps({"id": f"p{i}", "model": model,
+                                          "label": predicted if rng.random() < 0.8 else ("ok" if predicted == "fraud" else "fraud")}))
+            for start in range(0, len(lines), 500):
+                status, body = request(args.port, "POST", "/v1/predictions", "\n".join(lines[start:start + 500]).encode())
+                assert status == 200, body[:300]
+            status, body = request(args.port, "POST", "/v1/labels", "\n".join(labels).encode())
+            assert status == 200, body[:300]
+        # The overview reads the evaluation's snapshot: wait until an evaluation has covered every
+        # model (its window gauges name the last one), then one more.
+        last = f'vigil_window_predictions{{model="m{args.models - 1}"'
+        for _ in range(600):
+            if last in request(args.port, "GET", "/metrics")[1].decode():
+                break
+            time.sleep(0.5)
+        time.sleep(6)
+        print(f"{args.models} models x {args.features} features, {args.predictions:,} labelled predictions each (median of 21)")
+        for name, path in [("overview GET /", "/"), ("model page GET /console/models/m0", "/console/models/m0"),
+                           ("alerts GET /console/alerts", "/console/alerts"),
+                           ("its JSON document GET /v1/models/m0/metrics", "/v1/models/m0/metrics")]:
+            median, size = timed(args.port, path)
+            print(f"{name}: {median:.1f} ms ({size:,} bytes)")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
