@@ -78,6 +78,7 @@ public struct Demo: Service {
     static func banner(_ base: String, directory: String) -> String {
         """
         Vigil demo: \(base)
+          open it in a browser: the web console (models, drift, quality, alerts, the canary's comparison)
           curl -s '\(base)/v1/models/fraud/metrics?window=1m'    # the fraud model's last minute
           curl -s '\(base)/v1/models/fraud/compare?baseline=variant:control&candidate=variant:canary&window=1m'
           curl -s '\(base)/v1/models/assistant/metrics?window=1m'

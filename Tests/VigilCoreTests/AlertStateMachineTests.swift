@@ -169,3 +169,25 @@ enum JSONEncoderShim {
     static func encode(_ alerts: [Alert]) throws -> Data { try JSONEncoder().encode(alerts) }
     static func decode(_ data: Data) throws -> [Alert] { try JSONDecoder().decode([Alert].self, from: data) }
 }
+
+/// Notifications link to the console page that shows what fired (issue 15).
+@Suite struct GeneratorURLTests {
+    @Test func aGaugeRuleLinksToTheModelPageOfItsWindow() {
+        let a = Alert(
+            rule: "FeatureDrift", model: "fraud.v2", labels: ["alertname": "FeatureDrift", "feature": "amount"],
+            annotations: ["window": "1h"], state: .firing, activeAt: 0, value: 0.4)
+        #expect(
+            NotificationPayload.generatorURL(a, externalURL: "http://vigil:9750")
+                == "http://vigil:9750/console/models/fraud.v2?window=1h")
+    }
+
+    @Test func aComparisonRuleLinksToItsComparisonPage() {
+        let a = Alert(
+            rule: "CanaryRollback", model: "fraud",
+            labels: ["baseline": "variant:control", "candidate": "version:v2,variant:canary", "verdict": "rollback"],
+            annotations: ["window": "30m"], state: .firing, activeAt: 0, value: 1)
+        #expect(
+            NotificationPayload.generatorURL(a, externalURL: "http://127.0.0.1:9750")
+                == "http://127.0.0.1:9750/console/models/fraud/compare?baseline=variant%3Acontrol&candidate=version%3Av2%2Cvariant%3Acanary&window=30m")
+    }
+}

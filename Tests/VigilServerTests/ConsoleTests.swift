@@ -78,7 +78,7 @@ import VigilEngine
             #expect(headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
             #expect(headers[.contentType] == "text/html; charset=utf-8")
             for text in ["amount", "country", "drifted", "<svg class=\"hist\"", "<svg class=\"chart\"", "Confusion matrix",
-                "region", "latency_ms", "Fairness per segment"]
+                "region", "latency_ms", "Fairness per segment", "<svg class=\"reliability\"", "ECE ", "mean latency_ms"]
             {
                 #expect(page.contains(text), "the model page shows \(text)")
             }

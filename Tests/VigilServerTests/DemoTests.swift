@@ -122,8 +122,8 @@ import VigilCore
         let pages: [(path: String, mustShow: [String])] = [
             ("/", ["fraud", "assistant", "firing", "drifted features"]),
             ("/console/models/fraud", ["amount", "country", "account_age_days", "drifted", "<svg", "Confusion matrix", "region",
-                "Fairness per segment", "FraudFeatureDrift", "variant:control → variant:canary"]),
-            ("/console/models/assistant", ["hallucination", "latency_ms", "Custom metrics", "plan"]),
+                "Fairness per segment", "FraudFeatureDrift", "variant:control → variant:canary", "Reliability of fraud"]),
+            ("/console/models/assistant", ["hallucination", "latency_ms", "Custom metrics", "plan", "mean hallucination"]),
             ("/console/alerts", ["FraudFeatureDrift", "FraudCanaryRollback", "AssistantHallucinationRate", "firing"]),
             ("/console/comparisons", ["variant:control", "variant:canary", "<td>1h</td>"]),
             ("/console/models/fraud/compare?baseline=variant:control&candidate=variant:canary&window=1h",

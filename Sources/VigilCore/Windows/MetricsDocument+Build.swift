@@ -243,6 +243,15 @@ extension MetricsDocument {
             }
             ece = w.calibration.expectedCalibrationError
             brier = w.calibration.brierScore
+            let c = w.calibration
+            let width = 1.0 / Double(CalibrationBins.binCount)
+            reliability = (0..<CalibrationBins.binCount).compactMap { b in
+                guard c.counts[b] > 0 else { return nil }
+                let n = Double(c.counts[b])
+                return ReliabilityBin(
+                    lower: Double(b) * width, upper: Double(b + 1) * width, count: c.counts[b],
+                    meanProbability: c.probabilitySums[b] / n, observedRate: Double(c.outcomeSums[b]) / n)
+            }
         }
     }
 
@@ -256,6 +265,7 @@ extension MetricsDocument {
                 var report = GroupReport(
                     count: g.predictions, labeled: g.labelled, selectionRate: g.selectionRate,
                     tpr: g.truePositiveRate, fpr: g.falsePositiveRate, precision: g.precision, accuracy: g.accuracy)
+                report.counters = g
                 if let metrics = w.groupMetrics[spec.name]?[name] {
                     report.metrics = metrics.prediction.mapValues(Self.summary)
                     report.labelMetrics = metrics.label.mapValues(Self.summary)

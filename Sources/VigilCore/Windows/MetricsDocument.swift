@@ -12,6 +12,15 @@ public struct TestStatistic: Sendable, Equatable {
     public var pValueInterval: ClosedRange<Double>?
 }
 
+/// One bin of a reliability diagram: probabilities in [lower, upper).
+public struct ReliabilityBin: Sendable, Equatable {
+    public var lower: Double
+    public var upper: Double
+    public var count: Int
+    public var meanProbability: Double
+    public var observedRate: Double
+}
+
 /// Two sides' counts on shared bins: numeric bins between `edges` (`edges.count + 1` bins, the
 /// first and last open), or one bin per category in `labels` (the last pooling the rest).
 public struct DriftBins: Sendable, Equatable {
@@ -104,6 +113,8 @@ public struct GroupReport: Sendable, Equatable {
     /// The group's prediction and label `metrics`: count, mean and sum (no quantiles per group).
     public var metrics: [String: MetricSummary] = [:]
     public var labelMetrics: [String: MetricSummary] = [:]
+    /// The counts behind the rates (for their intervals on the console; not in the JSON document).
+    public var counters: GroupCounters?
 }
 
 /// Fairness over one segment specification.
@@ -147,6 +158,9 @@ public struct MetricsDocument: Sendable {
     public var estimated: EstimatedQuality?
     public var ece: Double?
     public var brier: Double?
+    /// The reliability diagram behind `ece`: each non-empty probability bin's predictions, mean
+    /// probability and observed positive rate (for pictures; not in the JSON document).
+    public var reliability: [ReliabilityBin] = []
     public var fairness: [(segment: String, report: SegmentReport)] = []
     public var missingRatio: [(feature: String, ratio: Double?)] = []
     public var outOfRangeRatio: [(feature: String, ratio: Double?)] = []

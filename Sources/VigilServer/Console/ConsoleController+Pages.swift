@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import VigilCore
 import VigilEngine
+import VigilStats
 
 extension ConsoleController {
     /// The window pages show by default: the configured 1 h window, or the first configured.
@@ -95,7 +96,7 @@ extension ConsoleController {
         let d = try await documents.document(
             model: model, window: window, version: version, variant: nil, endingAt: window.millis > documents.retainedSpan ? now : nil,
             now: now)
-        let chart = try await qualityChart(model: model, window: window, version: version, task: d.task, now: now)
+        let chart = try await history(model: model, window: window, version: version, document: d, now: now)
         let drifted = d.features.filter { $0.drift.drifted == true }.count
         let tested = d.features.filter { $0.drift.drifted != nil }.count
         var page = ConsoleViews.ModelPage(
@@ -108,11 +109,14 @@ extension ConsoleController {
             predictions: "\(d.predictions)", labeled: "\(d.labeled)", coverage: ConsoleViews.percent(d.labelCoverage),
             drifted: tested == 0 ? "–" : "\(drifted) of \(tested)", driftClass: drifted > 0 ? "bad" : "ok",
             qualityCards: Self.qualityCards(d),
-            alerts: active().filter { $0.model == model }.map(ConsoleViews.alertRow), qualityChart: chart.svg,
+            alerts: active().filter { $0.model == model }.map(ConsoleViews.alertRow), qualityChart: chart.quality,
             qualityMetric: chart.metric, hasReference: d.reference != nil, referenceRows: d.reference?.rows,
             features: Self.featureRows(d), confusion: Self.confusion(d),
             calibration: d.ece == nil && d.brier == nil
-                ? nil : ConsoleViews.Calibration(ece: ConsoleViews.value(d.ece), brier: ConsoleViews.value(d.brier)),
+                ? nil
+                : ConsoleViews.Calibration(
+                    ece: ConsoleViews.value(d.ece), brier: ConsoleViews.value(d.brier),
+                    diagram: SVGChart.reliability(title: "Reliability of \(model)'s confidences", bins: d.reliability)),
             segments: Self.segments(d), metrics: Self.metricRows(d),
             documentHref: "/v1/models/\(Self.percentEncoded(model))/metrics?window=\(window.text)"
                 + (version.map { "&version=\(Self.percentEncoded($0))" } ?? ""))
@@ -122,6 +126,15 @@ extension ConsoleController {
                 href: Self.comparePath(model, $0.pair, window: $0.window.text), current: false)
         }
         page.hasWatched = !page.watched.isEmpty
+        page.metricCharts = chart.metrics
+        let versions = (registry.schema(model)?.versions.keys.sorted() ?? []).prefix(Self.maxVersionLinks)
+        page.versions =
+            [ConsoleViews.WindowLink(text: "all", href: Self.modelPath(model, window: window.text), current: version == nil)]
+            + versions.map {
+                ConsoleViews.WindowLink(
+                    text: $0, href: Self.modelPath(model, window: window.text, version: $0), current: $0 == version)
+            }
+        page.hasVersions = versions.count > 1 || (versions.count == 1 && versions.first != "default")
         page.hasAlerts = !page.alerts.isEmpty
         page.hasFeatures = !page.features.isEmpty
         page.hasSegments = !page.segments.isEmpty
@@ -129,26 +142,37 @@ extension ConsoleController {
         return html("model", page)
     }
 
+    /// Versions a model page links to.
+    static let maxVersionLinks = 50
+
+    /// Custom metrics a model page charts over time (the first by name, prediction then label).
+    static let maxMetricCharts = 8
+
     /// Realized against estimated quality over the last `chartPoints` steps of a sixth of the
     /// window (at least a minute: a 1 h window every 10 minutes over 4 hours), with the realized
-    /// value's Wilson interval on the labels.
-    func qualityChart(model: String, window: TimeLength, version: String?, task: ModelTask, now: Int64) async throws
-        -> (svg: String, metric: String)
+    /// value's Wilson interval on the labels; and the mean of each custom metric of `d` over
+    /// the same windows. One read of the buckets for all of them, outcomes only.
+    func history(model: String, window: TimeLength, version: String?, document d: MetricsDocument, now: Int64)
+        async throws -> (quality: String, metric: String, metrics: [ConsoleViews.MetricChart])
     {
+        let task = d.task
         let step = max(60_000, window.millis / 6)
         let ends = (0..<Int64(Self.chartPoints)).reversed().map { now - $0 * step }
         let metric = task == .regression ? "MAE" : "accuracy"
+        let custom = Array(
+            (d.metrics.map { ("prediction", $0.name) } + d.labelMetrics.map { ("label", $0.name) }).prefix(Self.maxMetricCharts))
         let points = try await documents.series(
             model: model, window: window, version: version, variant: nil, endingAt: ends, scope: .outcomes,
             values: { d in
-                guard let q = d.quality else { return [nil, d.estimated?.accuracy, nil, nil] }
-                let i = q.intervals.first(where: { $0.name == "accuracy" })?.interval
-                return [task == .regression ? q.mae : q.accuracy, d.estimated?.accuracy, i?.lower, i?.upper]
+                let i = d.quality?.intervals.first(where: { $0.name == "accuracy" })?.interval
+                let quality = [task == .regression ? d.quality?.mae : d.quality?.accuracy, d.estimated?.accuracy, i?.lower, i?.upper]
+                let means = custom.map { source, name in
+                    (source == "prediction" ? d.metrics : d.labelMetrics).first(where: { $0.name == name })?.summary.mean
+                }
+                return quality + means
             })
-        let realized = SVGChart.Line(
-            name: metric, points: points.map { ($0.t, $0.values[0]) }, cssClass: "realized")
-        let estimated = SVGChart.Line(
-            name: "estimated", points: points.map { ($0.t, $0.values[1]) }, cssClass: "estimated")
+        let realized = SVGChart.Line(name: metric, points: points.map { ($0.t, $0.values[0]) }, cssClass: "realized")
+        let estimated = SVGChart.Line(name: "estimated", points: points.map { ($0.t, $0.values[1]) }, cssClass: "estimated")
         let band = SVGChart.Band(
             points: points.compactMap { p in
                 guard let lo = p.values[2], let hi = p.values[3] else { return nil }
@@ -157,7 +181,13 @@ extension ConsoleController {
         let svg = SVGChart.timeChart(
             title: "\(metric) of \(model) over time", lines: [realized, estimated], band: band,
             yRange: task == .regression ? nil : 0...1)
-        return (svg, metric)
+        let charts = custom.enumerated().map { k, entry in
+            let line = SVGChart.Line(name: entry.1, points: points.map { ($0.t, $0.values[4 + k]) }, cssClass: "realized")
+            return ConsoleViews.MetricChart(
+                name: entry.1, source: entry.0,
+                svg: SVGChart.timeChart(title: "mean \(entry.1) (\(entry.0)) over time", lines: [line]))
+        }
+        return (svg, metric, charts)
     }
 
     static func qualityCards(_ d: MetricsDocument) -> [ConsoleViews.Card] {
@@ -210,10 +240,21 @@ extension ConsoleController {
                 name: s.segment, parity: ConsoleViews.value(s.report.gaps.demographicParityDifference),
                 odds: ConsoleViews.value(s.report.gaps.equalizedOddsDifference),
                 groups: s.report.groups.map { g in
-                    ConsoleViews.GroupRow(
-                        name: g.name, count: g.report.count, selectionRate: ConsoleViews.value(g.report.selectionRate),
-                        tpr: ConsoleViews.value(g.report.tpr), fpr: ConsoleViews.value(g.report.fpr),
-                        precision: ConsoleViews.value(g.report.precision))
+                    // Each rate with its Wilson 95% interval from the group's counts.
+                    func rate(_ v: Double?, _ successes: Int?, _ trials: Int?) -> String {
+                        guard let v else { return "–" }
+                        guard let successes, let trials,
+                            let i = HypothesisTests.wilson(successes: successes, trials: trials)
+                        else { return SVGChart.number(v) }
+                        return "\(SVGChart.number(v)) \(ConsoleViews.interval(i))"
+                    }
+                    let c = g.report.counters
+                    return ConsoleViews.GroupRow(
+                        name: g.name, count: g.report.count,
+                        selectionRate: rate(g.report.selectionRate, c?.selected, c?.predictions),
+                        tpr: rate(g.report.tpr, c?.truePositives, c.map { $0.truePositives + $0.falseNegatives }),
+                        fpr: rate(g.report.fpr, c?.falsePositives, c.map { $0.falsePositives + $0.trueNegatives }),
+                        precision: rate(g.report.precision, c?.truePositives, c.map { $0.truePositives + $0.falsePositives }))
                 })
         }
     }

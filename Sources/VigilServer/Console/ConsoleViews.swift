@@ -49,6 +49,9 @@ enum ConsoleViews {
         var windows: [WindowLink]
         var watched: [WindowLink] = []
         var hasWatched = false
+        var versions: [WindowLink] = []
+        var hasVersions = false
+        var metricCharts: [MetricChart] = []
         var predictions: String
         var labeled: String
         var coverage: String
@@ -114,6 +117,7 @@ enum ConsoleViews {
     struct Calibration {
         var ece: String
         var brier: String
+        var diagram: String
     }
 
     struct Segment {
@@ -130,6 +134,12 @@ enum ConsoleViews {
         var tpr: String
         var fpr: String
         var precision: String
+    }
+
+    struct MetricChart {
+        var name: String
+        var source: String
+        var svg: String
     }
 
     struct MetricRow {

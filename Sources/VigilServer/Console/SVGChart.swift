@@ -104,6 +104,33 @@ enum SVGChart {
         return out + "</svg>"
     }
 
+    /// A reliability diagram: each probability bin's observed positive rate against its mean
+    /// predicted probability, the diagonal being perfect calibration; a point's area follows
+    /// its share of the predictions.
+    static func reliability(title: String, bins: [ReliabilityBin]) -> String {
+        guard !bins.isEmpty else { return empty(title) }
+        let size = 220.0
+        let pad = 28.0
+        let plot = size - pad - 8
+        func x(_ p: Double) -> Double { pad + min(max(p, 0), 1) * plot }
+        func y(_ r: Double) -> Double { 8 + (1 - min(max(r, 0), 1)) * plot }
+        let total = Double(bins.map(\.count).reduce(0, +))
+        var out = "<svg class=\"reliability\" viewBox=\"0 0 \(f(size)) \(f(size))\" role=\"img\" aria-label=\"\(escape(title))\"><title>\(escape(title))</title>"
+        out += "<rect class=\"frame\" x=\"\(f(pad))\" y=\"8\" width=\"\(f(plot))\" height=\"\(f(plot))\"/>"
+        out += "<line class=\"diagonal\" x1=\"\(f(x(0)))\" y1=\"\(f(y(0)))\" x2=\"\(f(x(1)))\" y2=\"\(f(y(1)))\"/>"
+        for v in [0.0, 0.5, 1.0] {
+            out += "<text class=\"tick\" x=\"\(f(x(v)))\" y=\"\(f(size - 10))\" text-anchor=\"middle\">\(number(v))</text>"
+            out += "<text class=\"tick\" x=\"\(f(pad - 4))\" y=\"\(f(y(v) + 3))\" text-anchor=\"end\">\(number(v))</text>"
+        }
+        out += "<polyline class=\"realized\" points=\"\(bins.map { "\(f(x($0.meanProbability))),\(f(y($0.observedRate)))" }.joined(separator: " "))\"/>"
+        for b in bins {
+            let r = 2 + 6 * (Double(b.count) / max(total, 1)).squareRoot()
+            out += "<circle class=\"realized\" cx=\"\(f(x(b.meanProbability)))\" cy=\"\(f(y(b.observedRate)))\" r=\"\(f(r))\">"
+            out += "<title>confidence [\(number(b.lower)), \(number(b.upper))): \(b.count) predictions, mean \(number(b.meanProbability)), observed \(number(b.observedRate))</title></circle>"
+        }
+        return out + "</svg>"
+    }
+
     /// Categories a histogram draws: the largest by share on either side; the rest pooled.
     static let maxCategories = 12
 
