@@ -231,6 +231,27 @@ import VigilEngine
         }
     }
 
+    /// The comparisons page lists each watched pair with the verdict and reason the last
+    /// evaluation gave it.
+    @Test func theComparisonsPageListsWatchedPairs() async throws {
+        var config = Self.config
+        let pair = ComparisonPair(
+            baseline: try ComparisonSide.parse("version:a").get(), candidate: try ComparisonSide.parse("version:b").get())
+        config.models["fraud"]!.release.watch = [WatchConfig(pair: pair, window: TimeLength(millis: 3_600_000, text: "1h"))]
+        let clock = ManualClock(Self.t0)
+        try await withEngineApp(config, clock: clock) { client, engine in
+            try await Self.feed(client, at: Self.t0)
+            await engine.evaluate(at: Self.t0)
+            let (status, page, _) = try await Self.page(client, "/console/comparisons")
+            #expect(status == .ok)
+            for text in ["version:a", "version:b", "<td>1h</td>", ">inconclusive<",
+                "/console/models/fraud/compare?baseline=version%3Aa&amp;candidate=version%3Ab&amp;window=1h"]
+            {
+                #expect(page.contains(text), "the comparisons page shows \(text)")
+            }
+        }
+    }
+
     /// Without tokens the console is open and `/login` sends the browser on.
     @Test func withoutTokensTheConsoleIsOpen() async throws {
         try await withApp(Self.config) { client in

@@ -143,6 +143,9 @@ package protocol Comparisons: Sendable {
         model: String, baseline: ComparisonSide, candidate: ComparisonSide, window: TimeLength, endingAt: Int64?,
         now: Int64
     ) async throws -> ComparisonDocument
+    /// A watched comparison as the last evaluation left it (`nil` before one has); pages that
+    /// list every watched pair read these rather than merging each pair on request.
+    func watchedComparison(model: String, pair: ComparisonPair, window: TimeLength) -> ComparisonDocument?
 }
 
 extension WindowReader: Comparisons {
@@ -166,6 +169,12 @@ extension WindowReader: Comparisons {
             document.addShadows(pairs: pairs, task: context.task)
         }
         return document
+    }
+
+    package func watchedComparison(model: String, pair: ComparisonPair, window: TimeLength) -> ComparisonDocument? {
+        snapshot.withLock {
+            $0.comparisons[EvaluationSnapshot.ComparisonKey(model: model, pair: pair, window: window.text)]
+        }
     }
 
     /// Shadow pairs read for one comparison at most.

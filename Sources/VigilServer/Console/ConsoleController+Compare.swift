@@ -57,7 +57,7 @@ extension ConsoleController {
     }
 
     /// Watched pairs a page evaluates at most.
-    static let maxPairs = 20
+    static let maxPairs = 100
 
     static func comparePath(_ model: String, _ pair: ComparisonPair, window: String) -> String {
         "/console/models/\(percentEncoded(model))/compare?baseline=\(percentEncoded(pair.baseline.description))"
@@ -72,16 +72,24 @@ extension ConsoleController {
         }
     }
 
-    /// Every watched pair (`release.watch`) with its verdict and reason.
+    /// Every watched pair (`release.watch`) with its verdict and reason, as of the last evaluation.
     func comparisonsPage(_ request: Request, context: AppRequestContext, user: String?) async throws -> Response {
         var rows: [PairRow] = []
         let now = clock.now
         outer: for model in config.models.keys.sorted() where registry.schema(model) != nil {
             for watch in config.model(model).release.watch {
                 guard rows.count < Self.maxPairs else { break outer }
-                let d = try await comparisons.comparison(
-                    model: model, baseline: watch.pair.baseline, candidate: watch.pair.candidate, window: watch.window,
-                    endingAt: nil, now: now)
+                // The last evaluation's verdict when there is one (every evaluation computes the
+                // watched pairs); merged on request only before the first.
+                let cached = comparisons.watchedComparison(model: model, pair: watch.pair, window: watch.window)
+                let d: ComparisonDocument
+                if let cached {
+                    d = cached
+                } else {
+                    d = try await comparisons.comparison(
+                        model: model, baseline: watch.pair.baseline, candidate: watch.pair.candidate,
+                        window: watch.window, endingAt: nil, now: now)
+                }
                 rows.append(
                     PairRow(
                         model: model, baseline: watch.pair.baseline.description,
