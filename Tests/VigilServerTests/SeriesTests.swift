@@ -36,7 +36,12 @@ import VigilEngine
                 .object([
                     ("id", .string("p\(i)")), ("model", .string("m")), ("timestamp", .number(Double(at) / 1000)),
                     ("prediction", .string(output)), ("confidence", .number(0.5 + Double(i % 5) / 10)),
-                    ("features", .object([("x", .number(Double(i % 17)))])),
+                    (
+                        "features",
+                        .object(
+                            [("x", .number(Double(i % 17)))]
+                                + (i % 6 == 0 ? [] : [("y", JSONValue.string(["a", "b", "c"][(i + hourIndex) % 3]))]))
+                    ),
                     ("segments", .object([("region", .string(region))])),
                     ("metrics", .object([("latency_ms", .number(Double(10 + (i * 7) % 50)))])),
                 ]))
@@ -103,7 +108,8 @@ import VigilEngine
             let reference: [JSONValue] = (0..<300).map {
                 .object([
                     ("id", .string("r\($0)")), ("prediction", .string($0 % 3 == 0 ? "fraud" : "ok")),
-                    ("confidence", .number(0.6)), ("features", .object([("x", .number(Double($0 % 11)))])),
+                    ("confidence", .number(0.6)),
+                    ("features", .object([("x", .number(Double($0 % 11))), ("y", .string(["a", "b", "c"][$0 % 3]))])),
                 ])
             }
             let (put, _, putText) = try await client.send(
@@ -116,6 +122,20 @@ import VigilEngine
                 client, "metric=feature_drift_psi&feature=x", window: "1h", step: "2h", from: Self.t0 - 30 * Self.hour,
                 to: Self.t0 - 60_000
             ) { $0["drift"]?["features"]?["x"]?["psi"]?.numberValue }
+            // One feature's own statistics merge only its distribution (the other feature left
+            // out); its adjusted p-value is across both, so that one merges all of them.
+            try await Self.expectPointsMatchDocuments(
+                client, "metric=feature_drift_ks_statistic&feature=x", window: "1h", step: "3h",
+                from: Self.t0 - 30 * Self.hour, to: Self.t0 - 60_000
+            ) { $0["drift"]?["features"]?["x"]?["ks"]?["statistic"]?.numberValue }
+            try await Self.expectPointsMatchDocuments(
+                client, "metric=feature_missing_ratio&feature=y", window: "1h", step: "3h",
+                from: Self.t0 - 30 * Self.hour, to: Self.t0 - 60_000
+            ) { $0["data_quality"]?["missing_ratio"]?["y"]?.numberValue }
+            try await Self.expectPointsMatchDocuments(
+                client, "metric=feature_drift_pvalue&feature=y", window: "1h", step: "3h",
+                from: Self.t0 - 30 * Self.hour, to: Self.t0 - 60_000
+            ) { $0["drift"]?["features"]?["y"]?["chi2"]?["p_value_adjusted"]?.numberValue }
             // Minute buckets in memory.
             try await Self.expectPointsMatchDocuments(
                 client, "metric=quality_recall", window: "1h", step: "20m", from: Self.t0 - 10 * Self.hour,

@@ -6,7 +6,7 @@ predictions per model over the last hour, half of them drifted; waits for an eva
 times GET / (the overview: every model's 1 h document from the evaluation snapshot), GET
 /console/models/m0 (a model page: its document, 200 histograms and a 25-point quality chart
 merged through the series read path) and GET /console/alerts, median of 21 each, beside GET
-/v1/models/m0/metrics. Standard library only.
+/v1/models/m0/metrics; then 289-point series (a day at 5 minutes) of three gauges, median of 5. Standard library only.
 
     tools/bench/console.py --binary .build/release/vigil [--models 50 --features 200]
 """
@@ -118,6 +118,11 @@ def main():
                            ("its JSON document GET /v1/models/m0/metrics", "/v1/models/m0/metrics")]:
             median, size = timed(args.port, path)
             print(f"{name}: {median:.1f} ms ({size:,} bytes)")
+        # A day of the 1 h window every 5 minutes (289 points) through the series read path: a
+        # feature's own PSI merges that feature only, its adjusted p-value all 200, accuracy none.
+        for metric in ["quality_accuracy", "feature_drift_psi&feature=n0", "feature_drift_pvalue&feature=n0"]:
+            median, size = timed(args.port, f"/v1/models/m0/series?metric={metric}&window=1h&step=5m", runs=5)
+            print(f"series of {metric}, 289 points: {median:.1f} ms (median of 5)")
     finally:
         server.terminate()
         server.wait(timeout=60)

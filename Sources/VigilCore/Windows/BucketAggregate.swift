@@ -213,11 +213,21 @@ public struct BucketAggregate: Sendable, Equatable {
     /// What a merge carries: everything, or only what a comparison reads (counts, confusion,
     /// expected confusion, regression errors, groups, custom metrics) — features, the
     /// prediction and confidence distributions and calibration bins are the costly part.
-    public enum MergeScope: Sendable { case all, outcomes }
+    /// What a merge takes: everything; the outcomes only (counts, confusion, CBPE, regression,
+    /// groups, custom metrics: what comparisons and most series need); or the outcomes and one
+    /// feature's distribution (a series of that feature's PSI, JS, KS or data quality).
+    public enum MergeScope: Sendable, Equatable {
+        case all, outcomes
+        case feature(String)
+    }
 
     public mutating func merge(_ other: BucketAggregate, scope: MergeScope = .all) {
         predictions += other.predictions
         labeled += other.labeled
+        if case .feature(let name) = scope {
+            if let aggregate = other.numeric[name] { numeric[name, default: NumericAggregate()].merge(aggregate) }
+            if let counts = other.categorical[name] { categorical[name, default: CategoryCounts()].merge(counts) }
+        }
         if scope == .all {
             for (name, aggregate) in other.numeric { numeric[name, default: NumericAggregate()].merge(aggregate) }
             for (name, counts) in other.categorical { categorical[name, default: CategoryCounts()].merge(counts) }

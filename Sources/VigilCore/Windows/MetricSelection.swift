@@ -59,12 +59,22 @@ public struct MetricSelection: Sendable, Equatable {
     /// The query (and rule) name of a family label.
     public static func queryName(_ label: String) -> String { label == "metric" ? "metric_name" : label }
 
-    /// What a window's buckets must merge for this gauge: the feature, prediction and confidence
-    /// distributions only for drift, calibration and data-quality gauges; the outcomes (counts,
-    /// confusion, CBPE, groups, custom metrics) for every other one, which a document built from
-    /// them gives exactly as the whole document does.
+    /// What a window's buckets must merge for this gauge: one feature's distribution for that
+    /// feature's PSI, JS, KS and data-quality ratios; every distribution for the adjusted
+    /// p-values, `drifted`, prediction and confidence drift and calibration; the outcomes
+    /// (counts, confusion, CBPE, groups, custom metrics) for every other gauge. A document built
+    /// from them gives the gauge exactly as the whole document does.
     public var scope: BucketAggregate.MergeScope {
         let name = family.ruleName
+        // A feature's own statistics need only its distribution; its adjusted p-value and
+        // `drifted` are Benjamini–Hochberg across every feature, so they need all of them.
+        let perFeature: Set<String> = [
+            "feature_drift_psi", "feature_drift_js_distance", "feature_drift_ks_statistic", "feature_missing_ratio",
+            "feature_out_of_range_ratio",
+        ]
+        if perFeature.contains(name), let feature = labels.first(where: { $0.0 == "feature" })?.1 {
+            return .feature(feature)
+        }
         let distributions = ["feature_", "prediction_drift", "confidence_drift", "calibration_"]
         return distributions.contains { name.hasPrefix($0) } ? .all : .outcomes
     }
