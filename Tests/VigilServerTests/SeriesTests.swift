@@ -240,6 +240,35 @@ import VigilEngine
         }
     }
 
+    /// Past its merge budget a series keeps the newest points (at least one), in order, each
+    /// still equal to its document; within it, every point.
+    @Test func theMergeBudgetKeepsTheNewestPoints() async throws {
+        let clock = ManualClock(Self.t0)
+        try await withEngineApp(Self.config, clock: clock) { client, engine in
+            try await Self.feed(client, until: Self.t0)
+            await engine.evaluate(at: Self.t0)
+            let window = TimeLength(millis: 24 * Self.hour, text: "24h")
+            let ends = (0..<25).reversed().map { Self.t0 - Int64($0) * Self.hour }
+            func series(_ budget: Int) async throws -> [SeriesPoint] {
+                try await engine.reader.series(
+                    model: "m", window: window, version: nil, variant: nil, endingAt: ends, scope: .all,
+                    maxMerges: budget, values: { [Double($0.predictions)] })
+            }
+            let whole = try await series(1_000_000)
+            #expect(whole.map(\.t) == ends)
+            let cut = try await series(400)
+            #expect(!cut.isEmpty && cut.count < ends.count, "\(cut.count) of \(ends.count) points")
+            #expect(cut.map(\.t) == Array(ends.suffix(cut.count)), "the newest, in order")
+            #expect(cut == Array(whole.suffix(cut.count)))
+            let one = try await series(1)
+            #expect(one.map(\.t) == [Self.t0], "the newest point is always computed")
+            for point in cut {
+                let (_, document, _) = try await client.send(.get, "/v1/models/m/metrics?window=24h&to=\(Self.seconds(point.t))")
+                #expect(point.predictions == document?["counts"]?["predictions"]?.int)
+            }
+        }
+    }
+
     @Test func anUnknownModelIsNotFound() async throws {
         try await withApp(Self.config) { client in
             let (status, _, _) = try await client.send(.get, "/v1/models/nobody/series?metric=quality_precision")

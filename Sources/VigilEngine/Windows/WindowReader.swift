@@ -10,10 +10,11 @@ package protocol MetricsDocuments: Sendable {
     ) async throws -> MetricsDocument
     /// The `values` read from the documents of the windows of `window` ending at each of `ends`;
     /// `.outcomes` leaves the feature distributions out (drift, calibration and data quality
-    /// are then absent; everything else is as in the whole document).
+    /// are then absent; everything else is as in the whole document). At most `maxMerges`
+    /// bucket merges in all: past them only the newest points are returned (at least one).
     func series(
         model: String, window: TimeLength, version: String?, variant: String?, endingAt ends: [Int64],
-        scope: BucketAggregate.MergeScope, values: @Sendable (MetricsDocument) -> [Double?]
+        scope: BucketAggregate.MergeScope, maxMerges: Int, values: @Sendable (MetricsDocument) -> [Double?]
     ) async throws -> [SeriesPoint]
 }
 
@@ -73,7 +74,7 @@ package struct WindowReader: MetricsDocuments {
     /// equals the document of `?to=` at its instant.
     package func series(
         model: String, window: TimeLength, version: String?, variant: String?, endingAt ends: [Int64],
-        scope: BucketAggregate.MergeScope, values: @Sendable (MetricsDocument) -> [Double?]
+        scope: BucketAggregate.MergeScope, maxMerges: Int, values: @Sendable (MetricsDocument) -> [Double?]
     ) async throws -> [SeriesPoint] {
         guard let first = ends.min(), let last = ends.max() else { return [] }
         await folds.settled()
@@ -82,20 +83,24 @@ package struct WindowReader: MetricsDocuments {
             selector, span: (LiveBuckets.span(width: window.millis, at: first).from, last))
         var points: [SeriesPoint] = []
         points.reserveCapacity(ends.count)
-        for end in ends {
+        var merges = 0
+        // Newest first, so that when the budget runs out the points kept are the newest; the
+        // newest is always computed (it costs what one document does).
+        for end in ends.sorted(by: >) {
             try Task.checkCancellation()
             let span = LiveBuckets.span(width: window.millis, at: end)
+            let mine = all.filter { $0.id.start >= span.from && $0.id.start <= span.to }
+            if !points.isEmpty, merges + mine.count > maxMerges { break }
+            merges += mine.count
             var merged = BucketAggregate()
-            for part in all where part.id.start >= span.from && part.id.start <= span.to {
-                merged.merge(part.bucket, scope: scope)
-            }
+            for part in mine { merged.merge(part.bucket, scope: scope) }
             let document = build(merged, selector: selector, window: window, span: span)
             points.append(
                 SeriesPoint(
                     t: end, values: values(document), predictions: document.predictions,
                     labeled: document.labeled))
         }
-        return points
+        return points.reversed()
     }
 
     /// The document of a window of `width` ending at `end`.

@@ -163,7 +163,7 @@ extension ConsoleController {
             (d.metrics.map { ("prediction", $0.name) } + d.labelMetrics.map { ("label", $0.name) }).prefix(Self.maxMetricCharts))
         let points = try await documents.series(
             model: model, window: window, version: version, variant: nil, endingAt: ends, scope: .outcomes,
-            values: { d in
+            maxMerges: SeriesController.maxMerges(.outcomes), values: { d in
                 let i = d.quality?.intervals.first(where: { $0.name == "accuracy" })?.interval
                 let quality = [task == .regression ? d.quality?.mae : d.quality?.accuracy, d.estimated?.accuracy, i?.lower, i?.upper]
                 let means = custom.map { source, name in
