@@ -107,9 +107,7 @@ extension ConsoleController {
     /// its reason.
     func comparePage(_ request: Request, context: AppRequestContext, user: String?) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         let query = request.uri.queryParameters
         let baseline = try ComparisonsController.side(query["baseline"], "baseline")
         let candidate = try ComparisonsController.side(query["candidate"], "candidate")

@@ -86,12 +86,10 @@ extension ConsoleController {
 
     func modelPage(_ request: Request, context: AppRequestContext, user: String?) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         let query = request.uri.queryParameters
         let window = try WindowQuery.window(query["window"].map(String.init), config: config)
-        let version = query["version"].flatMap { $0.isEmpty ? nil : String($0) }
+        let version = query.nonEmpty("version")
         let now = clock.now
         let d = try await documents.document(
             model: model, window: window, version: version, variant: nil, endingAt: window.millis > documents.retainedSpan ? now : nil,

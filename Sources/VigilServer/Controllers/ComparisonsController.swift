@@ -15,9 +15,7 @@ struct ComparisonsController: Sendable {
 
     func compare(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         let query = request.uri.queryParameters
         let baseline = try Self.side(query["baseline"], "baseline")
         let candidate = try Self.side(query["candidate"], "candidate")
@@ -46,9 +44,7 @@ struct ComparisonsController: Sendable {
                 .badRequest,
                 "body must be Flagger's webhook payload with phase and metadata {model, baseline, candidate, window?}")
         }
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         let baseline = try Self.side(Substring(baselineText), "metadata.baseline")
         let candidate = try Self.side(Substring(candidateText), "metadata.candidate")
         var query = Parameters()
@@ -75,9 +71,7 @@ struct ComparisonsController: Sendable {
     /// changes of watched comparisons and the answers `http` notifiers got.
     func releaseLog(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         var limit = 100
         if let raw = request.uri.queryParameters["limit"] {
             guard let n = Int(raw), n >= 1, n <= 1000 else { throw APIError(.badRequest, "limit must be 1 to 1000") }

@@ -31,9 +31,7 @@ struct SeriesController: Sendable {
 
     func series(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         let query = request.uri.queryParameters
         let selection = try Self.selection(query)
         let window = try WindowQuery.window(query["window"].map(String.init), config: config)
@@ -47,8 +45,8 @@ struct SeriesController: Sendable {
         let count = min(wanted, Int64(Self.maxPoints))
         let from = count > 0 ? to - (count - 1) * step.millis : asked
         let ends = (0..<count).reversed().map { to - $0 * step.millis }
-        let version = Self.nonEmpty(query["version"])
-        let variant = Self.nonEmpty(query["variant"])
+        let version = query.nonEmpty("version")
+        let variant = query.nonEmpty("variant")
         let points = try await documents.series(
             model: model, window: window, version: version, variant: variant, endingAt: ends, scope: selection.scope,
             maxMerges: Self.maxMerges(selection.scope), values: { [selection.value(in: $0)] })
@@ -78,10 +76,10 @@ struct SeriesController: Sendable {
     }
 
     private static func selection(_ query: Parameters) throws -> MetricSelection {
-        guard let metric = nonEmpty(query["metric"]) else {
+        guard let metric = query.nonEmpty("metric") else {
             throw APIError(.badRequest, "'metric' is required: a gauge of DESIGN §6 without 'vigil_', such as quality_precision")
         }
-        switch MetricSelection.make(metric: metric, value: { nonEmpty(query[Substring($0)]) }) {
+        switch MetricSelection.make(metric: metric, value: { query.nonEmpty($0) }) {
         case .success(let selection): return selection
         case .failure(.unknownMetric):
             throw APIError(
@@ -110,8 +108,4 @@ struct SeriesController: Sendable {
         return step
     }
 
-    private static func nonEmpty(_ value: Substring?) -> String? {
-        guard let value, !value.isEmpty else { return nil }
-        return String(value)
-    }
 }

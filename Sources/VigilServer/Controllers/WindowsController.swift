@@ -29,23 +29,17 @@ struct WindowsController: Sendable {
 
     func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         let query = request.uri.queryParameters
         let span = try WindowQuery(query, config: config, retainedSpan: documents.retainedSpan)
         let report = try await documents.document(
-            model: model, window: span.window, version: nonEmpty(query["version"]),
-            variant: nonEmpty(query["variant"]), endingAt: span.endingAt, now: clock.now)
+            model: model, window: span.window, version: query.nonEmpty("version"),
+            variant: query.nonEmpty("variant"), endingAt: span.endingAt, now: clock.now)
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(report.json()))))
     }
 
-    private func nonEmpty(_ value: Substring?) -> String? {
-        guard let value, !value.isEmpty else { return nil }
-        return String(value)
-    }
 
     // MARK: - References
 
@@ -128,9 +122,7 @@ struct WindowsController: Sendable {
     /// `POST`: freezes the stored predictions with event time in [from, to] as the reference.
     func freezeReference(_ request: Request, context: AppRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
-        guard registry.schema(model) != nil else {
-            throw APIError(.notFound, "no model named '\(APIError.excerpt(model))'")
-        }
+        try registry.requireKnown(model)
         let body = try await IngestController.collect(
             request, limit: 65_536, timeout: config.server.bodyTimeout)
         let json: JSONValue
