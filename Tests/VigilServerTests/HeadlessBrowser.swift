@@ -48,7 +48,7 @@ enum HeadlessBrowser {
     static func pageRequests(_ log: JSONValue, site: String) -> [String] {
         guard let type = log["constants"]?["logEventTypes"]?["URL_REQUEST_START_JOB"]?.numberValue else { return [] }
         var out: [String] = []
-        for event in log["events"]?.arrayValue ?? [] where event["type"]?.numberValue == type {
+        for event in log["events"]?.array ?? [] where event["type"]?.numberValue == type {
             guard let params = event["params"], let url = params["url"]?.stringValue,
                 let key = params["network_isolation_key"]?.stringValue
             else { continue }
@@ -72,12 +72,5 @@ enum HeadlessBrowser {
         try process.run()
         let status = await process.exitStatus(within: 90)
         return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
-    }
-}
-
-extension JSONValue {
-    fileprivate var arrayValue: [JSONValue]? {
-        if case .array(let a) = self { return a }
-        return nil
     }
 }

@@ -51,22 +51,14 @@ public enum NotificationPayload {
     /// comparison page of a comparison rule's two sides.
     static func generatorURL(_ a: Alert, externalURL: String) -> String {
         var query: [String] = []
-        var path = "/console/models/\(encoded(a.model))"
+        var path = "/console/models/\(PercentEncoding.component(a.model))"
         if let baseline = a.labels["baseline"], let candidate = a.labels["candidate"] {
             path += "/compare"
-            query += ["baseline=\(encoded(baseline))", "candidate=\(encoded(candidate))"]
+            query += ["baseline=\(PercentEncoding.component(baseline))", "candidate=\(PercentEncoding.component(candidate))"]
         }
-        if let window = a.annotations["window"] { query.append("window=\(encoded(window))") }
+        if let window = a.annotations["window"] { query.append("window=\(PercentEncoding.component(window))") }
         return externalURL + path + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
-
-    /// Percent-encoding of a path segment or query value (RFC 3986 unreserved characters kept).
-    static func encoded(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s
-    }
-
-    private static let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func labels(_ map: [String: String]) -> JSONValue {
         .object(map.keys.sorted().map { ($0, .string(map[$0]!)) })

@@ -70,9 +70,7 @@ struct ConsoleController: Sendable {
         return "/console/models/\(percentEncoded(model))" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
 
-    static func percentEncoded(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
-    }
+    static func percentEncoded(_ s: String) -> String { PercentEncoding.component(s) }
 
     // MARK: - Routes
 

@@ -95,15 +95,9 @@ extension TokenAuthenticator {
     func authorizeConsole(_ request: Request, scope: RouteScope, now: Int64) throws -> String? {
         guard isEnabled, scope.tokenScope != nil else { return nil }
         if request.headers[.authorization] != nil { return try authorize(request, scope: scope) }
-        guard let entry = ConsoleSession.entry(self, request: request, now: now) else {
+        guard let entry = ConsoleSession.entry(request, tokens: self, now: now) else {
             throw APIError(.unauthorized, "sign in with a read token")
         }
         return entry.name
-    }
-}
-
-extension ConsoleSession {
-    fileprivate static func entry(_ tokens: TokenAuthenticator, request: Request, now: Int64) -> TokenAuthenticator.Entry? {
-        entry(request, tokens: tokens, now: now)
     }
 }
