@@ -252,6 +252,39 @@ import VigilEngine
         }
     }
 
+    /// Behind an HTTPS proxy the session cookie is `Secure`; sign-in attempts have their own
+    /// rate-limit budget (a guessing client gets a 429, readers with tokens keep theirs).
+    @Test func theCookieIsSecureBehindHTTPSAndSignInIsRateLimited() async throws {
+        var config = Self.authConfig
+        config.server.rateLimit = 2
+        try await withApp(config, environment: Self.environment) { client in
+            let (ok, _, h) = try await Self.post(
+                client, "/login", form: "token=read-secret-2", headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(ok == .seeOther && h[.setCookie]?.hasSuffix("; Secure") == true)
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<6 { statuses.append(try await Self.post(client, "/login", form: "token=nope").0) }
+            #expect(statuses.contains(.tooManyRequests), "\(statuses)")
+            let (read, _, _) = try await Self.page(client, "/console/alerts", headers: [.authorization: "Bearer read-secret-2"])
+            #expect(read == .ok, "a reader's budget is not the sign-in form's")
+        }
+        try await withApp(Self.authConfig, environment: Self.environment) { client in
+            let (_, _, h) = try await Self.post(client, "/login", form: "token=read-secret-2")
+            #expect(h[.setCookie]?.contains("Secure") == false, "plain HTTP: no Secure")
+        }
+    }
+
+    /// A histogram draws the 12 largest categories (by share on either side) and pools the rest.
+    @Test func aHistogramPoolsCategoriesPastTwelve() {
+        let labels = (0..<30).map { "c\($0)" }
+        let bins = DriftBins(labels: labels, reference: (0..<30).map { $0 }, current: (0..<30).map { 30 - $0 })
+        let pooled = SVGChart.pooled(bins, keep: 12)
+        #expect(pooled.labels.count == 13 && pooled.labels.last == "(18 others)")
+        #expect(pooled.reference.reduce(0, +) == bins.reference.reduce(0, +))
+        #expect(pooled.current.reduce(0, +) == bins.current.reduce(0, +))
+        #expect(pooled.labels.contains("c29") && pooled.labels.contains("c0") && !pooled.labels.contains("c15"))
+        #expect(SVGChart.pooled(DriftBins(labels: ["a", "b"], reference: [1, 2], current: [2, 1]), keep: 12).labels == ["a", "b"])
+    }
+
     /// Without tokens the console is open and `/login` sends the browser on.
     @Test func withoutTokensTheConsoleIsOpen() async throws {
         try await withApp(Self.config) { client in
