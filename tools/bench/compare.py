@@ -9,34 +9,16 @@ document of one side. Standard library only.
     tools/bench/compare.py --binary .build/release/vigil [--predictions 400000]
 """
 import argparse
-import http.client
 import json
 import os
 import random
 import signal
-import statistics
 import subprocess
 import tempfile
 import time
 
 
-def request(port, method, path, body=None, content_type="application/json"):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request(method, path, body=body, headers={"Content-Type": content_type} if body else {})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, data
-
-
-def timed(port, path, runs=21):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        status, body = request(port, "GET", path)
-        times.append((time.perf_counter() - start) * 1000)
-        assert status == 200, body[:300]
-    return statistics.median(times), body
+from benchhttp import request, timed  # noqa: E402 (tools/bench, the script's own directory)
 
 
 def main():

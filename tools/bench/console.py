@@ -11,33 +11,18 @@ merged through the series read path) and GET /console/alerts, median of 21 each,
     tools/bench/console.py --binary .build/release/vigil [--models 50 --features 200]
 """
 import argparse
-import http.client
 import json
 import os
 import random
-import statistics
 import subprocess
 import tempfile
 import time
 
 
-def request(port, method, path, body=None, content_type="application/x-ndjson"):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request(method, path, body=body, headers={"Content-Type": content_type} if body else {})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, data
+from benchhttp import request, timed  # noqa: E402 (tools/bench, the script's own directory)
 
 
-def timed(port, path, runs=21):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        status, body = request(port, "GET", path)
-        times.append((time.perf_counter() - start) * 1000)
-        assert status == 200, body[:300]
-    return statistics.median(times), len(body)
+NDJSON = "application/x-ndjson"
 
 
 def features(rng, count, shift):
@@ -86,7 +71,7 @@ def main():
                     "id": f"r{i}", "features": features(rng, args.features, False),
                     "prediction": "fraud" if p > 0.7 else "ok", "confidence": round(max(p, 1 - p), 4),
                     "label": "fraud" if rng.random() < 0.3 else "ok"}, separators=(",", ":")))
-            status, body = request(args.port, "PUT", f"/v1/models/{model}/reference", "\n".join(reference).encode())
+            status, body = request(args.port, "PUT", f"/v1/models/{model}/reference", "\n".join(reference).encode(), NDJSON)
             assert status == 200, body[:300]
             lines, labels = [], []
             for i in range(args.predictions):
@@ -100,9 +85,9 @@ def main():
                 labels.append(json.dumps({"id": f"p{i}", "model": model,
                                           "label": predicted if rng.random() < 0.8 else ("ok" if predicted == "fraud" else "fraud")}))
             for start in range(0, len(lines), 500):
-                status, body = request(args.port, "POST", "/v1/predictions", "\n".join(lines[start:start + 500]).encode())
+                status, body = request(args.port, "POST", "/v1/predictions", "\n".join(lines[start:start + 500]).encode(), NDJSON)
                 assert status == 200, body[:300]
-            status, body = request(args.port, "POST", "/v1/labels", "\n".join(labels).encode())
+            status, body = request(args.port, "POST", "/v1/labels", "\n".join(labels).encode(), NDJSON)
             assert status == 200, body[:300]
         # The overview reads the evaluation's snapshot: wait until an evaluation has covered every
         # model (its window gauges name the last one), then one more.
@@ -116,12 +101,12 @@ def main():
         for name, path in [("overview GET /", "/"), ("model page GET /console/models/m0", "/console/models/m0"),
                            ("alerts GET /console/alerts", "/console/alerts"),
                            ("its JSON document GET /v1/models/m0/metrics", "/v1/models/m0/metrics")]:
-            median, size = timed(args.port, path)
-            print(f"{name}: {median:.1f} ms ({size:,} bytes)")
+            median, body = timed(args.port, path)
+            print(f"{name}: {median:.1f} ms ({len(body):,} bytes)")
         # A day of the 1 h window every 5 minutes (289 points) through the series read path: a
         # feature's own PSI merges that feature only, its adjusted p-value all 200, accuracy none.
         for metric in ["quality_accuracy", "feature_drift_psi&feature=n0", "feature_drift_pvalue&feature=n0"]:
-            median, size = timed(args.port, f"/v1/models/m0/series?metric={metric}&window=1h&step=5m", runs=5)
+            median, _ = timed(args.port, f"/v1/models/m0/series?metric={metric}&window=1h&step=5m", runs=5)
             print(f"series of {metric}, 289 points: {median:.1f} ms (median of 5)")
     finally:
         server.terminate()
