@@ -129,6 +129,20 @@ public struct BinaryReader: Sendable {
         return Float(bitPattern: bits)
     }
 
+    /// Steps over `count` bytes; `false` (and nothing consumed) when fewer remain.
+    public mutating func skip(_ count: Int) -> Bool {
+        guard count >= 0, bytes.count - offset >= count else { return false }
+        offset += count
+        return true
+    }
+
+    /// Steps over length-prefixed bytes (a blob or a string, unvalidated); `false` when truncated.
+    public mutating func skipBlob() -> Bool {
+        guard let length = readVarint(), length <= UInt64(bytes.count - offset) else { return false }
+        offset += Int(length)
+        return true
+    }
+
     /// Reads length-prefixed bytes; `nil` when truncated.
     public mutating func readBlob() -> [UInt8]? {
         guard let length = readVarint(), length <= UInt64(bytes.count - offset) else { return nil }

@@ -182,19 +182,20 @@ extension SQLiteStore {
         return BucketAggregate.decode(Array(data))
     }
 
-    static func prediction(_ row: Row, _ names: [Int64: String]) -> Prediction? {
+    static func prediction(_ row: Row, _ names: [Int64: String], features: Bool = true) -> Prediction? {
         guard let model = names[row["model_id"]] else { return nil }
         let payload: Data = row["payload"]
         return Prediction.decode(
             id: row["ext_id"], model: model, version: row["version"], variant: row["variant"], timestamp: row["ts"],
-            outputText: row["prediction"], payload: Array(payload))
+            outputText: row["prediction"], payload: Array(payload), features: features)
     }
 
     /// What the aggregates may fold of a stored prediction: the names its model's schema admitted.
     func admitted(_ p: Prediction) -> Prediction { registry.schema(p.model)?.admitted(p) ?? p }
 
     func labelEvent(_ row: Row, _ names: [Int64: String]) -> CommittedEvent? {
-        guard let p = Self.prediction(row, names) else { return nil }
+        // A label's fold reads no features, so they are not built.
+        guard let p = Self.prediction(row, names, features: false) else { return nil }
         let metrics: Data = row["metrics"]
         guard let newMetrics = Label.decodeMetrics(Array(metrics)) else { return nil }
         let schema = registry.schema(p.model)

@@ -48,11 +48,14 @@ struct WriteSession {
     var newIDs: [String: Int64] = [:]
     /// What the aggregates must fold of the write being applied, in order.
     var folds: [CommittedEvent] = []
+    /// The per-event statements, prepared once per transaction.
+    let hot: HotStatements
 
     init(db: Database, store: SQLiteStore, knownIDs: [String: Int64]) {
         self.db = db
         self.store = store
         self.knownIDs = knownIDs
+        hot = HotStatements(db)
     }
 
     mutating func apply(_ write: SQLiteStore.Write) throws -> SQLiteStore.Written {
@@ -170,16 +173,10 @@ struct WriteSession {
         guard knownIDs[p.model] != nil || admitsModel(p.model) else { return modelLimitRejection }
         if let rejection = versionRejection(p) { return rejection }
         let model = try modelID(p.model, at: receivedAt)
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT OR IGNORE INTO predictions
-                    (model_id, ext_id, ts, received_at, version, variant, shadow, prediction, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
         let shadow = p.isShadow
-        try statement.execute(arguments: [
-            model, p.id, p.timestamp, receivedAt, p.version, p.variant, shadow ? 1 : 0, prepared.outputText,
-            prepared.payload,
+        try hot(.insertPrediction).run([
+            .int(model), .text(p.id), .int(p.timestamp), .int(receivedAt), .text(p.version), .text(p.variant),
+            .int(shadow ? 1 : 0), .text(prepared.outputText), .blob(prepared.payload),
         ])
         if db.changesCount == 0 {
             withSchema(p.model) { $0.counts.duplicatePredictions += 1 }
@@ -228,7 +225,7 @@ struct WriteSession {
             metrics: metrics)
         let folding = folding(p.model)
         try setLabel(
-            model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: metricsData,
+            model: model, id: id, text: row["label"], kind: row["label_kind"], metrics: Array(metricsData),
             ts: row["ts"], folding: folding, at: now)
         let seq = try journal(model: model, label, folding: folding, replacing: nil)
         let (foldLabel, foldPrediction) = withSchema(p.model) { ($0.admitted(label), $0.admitted(p)) }
@@ -237,16 +234,13 @@ struct WriteSession {
     }
 
     func setLabel(
-        model: Int64, id: String, text: String?, kind: Int?, metrics: Data, ts: Int64?, folding: LabelFolding,
+        model: Int64, id: String, text: String?, kind: Int?, metrics: [UInt8], ts: Int64?, folding: LabelFolding,
         shadow: Bool = false, at now: Int64
     ) throws {
-        let update = try db.cachedStatement(
-            sql: """
-                UPDATE predictions SET label = ?, label_kind = ?, label_metrics = ?, label_ts = ?, labeled_at = ?,
-                    label_fold = ?
-                WHERE model_id = ? AND ext_id = ? AND shadow = ?
-                """)
-        try update.execute(arguments: [text, kind, metrics, ts, now, folding.code, model, id, shadow ? 1 : 0])
+        try hot(.setLabel).run([
+            .text(text), .int(kind), .blob(metrics), ts.map { .int($0) } ?? .null, .int(now), .text(folding.code),
+            .int(model), .text(id), .int(shadow ? 1 : 0),
+        ])
     }
 
     // MARK: - Labels
@@ -259,20 +253,18 @@ struct WriteSession {
     private mutating func store(_ label: Label, receivedAt: Int64) throws -> ItemOutcome {
         guard admitsModel(label.model) else { return modelLimitRejection }
         let model = try modelID(label.model, at: receivedAt)
-        let joined = try db.cachedStatement(
-            sql: """
-                SELECT labeled_at, label, label_kind, label_metrics, label_fold, ts, version, variant, prediction, payload,
-                    shadow
-                FROM predictions WHERE model_id = ? AND ext_id = ? ORDER BY shadow
-                """)
-        let rows = try Row.fetchAll(joined, arguments: [model, label.id])
-        // A shadow of this id gets the label too (decoded first, so an unreadable row rejects
-        // only this label); it does not count in the live model's label totals.
-        let shadowRow = rows.first { ($0["shadow"] as Int) == 1 }
-        let shadowPrediction = try shadowRow.map { try storedPrediction(of: label, $0) }
+        // Every row is decoded before anything is written, so an unreadable one rejects only
+        // this label. A shadow of this id gets the label too; it does not count in the live
+        // model's label totals.
+        var live: (state: StoredLabelState, prediction: Prediction)?
+        var shadow: (state: StoredLabelState, prediction: Prediction)?
+        try hot(.labelRows).forEachRow([.int(model), .text(label.id)]) { row in
+            let stored = (StoredLabelState(row), try storedPrediction(of: label, row, from: StoredLabelState.width + 1))
+            if row.int(StoredLabelState.width) == 1 { shadow = stored } else { live = stored }
+        }
         let change: LabelChange
-        if let live = rows.first(where: { ($0["shadow"] as Int) == 0 }) {
-            change = try join(label, to: live, model: model, at: receivedAt)
+        if let live {
+            change = try join(label, to: live.prediction, state: live.state, model: model, at: receivedAt)
         } else {
             change = try hold(label, model: model, at: receivedAt)
         }
@@ -280,8 +272,8 @@ struct WriteSession {
             withSchema(label.model) { $0.counts.duplicateLabels += 1 }
             return .duplicate
         }
-        if let shadowRow, let shadowPrediction {
-            try joinShadow(label, prediction: shadowPrediction, row: shadowRow, model: model, at: receivedAt)
+        if let shadow {
+            try joinShadow(label, prediction: shadow.prediction, state: shadow.state, model: model, at: receivedAt)
         }
         withSchema(label.model) { s in
             s.counts[keyPath: change] += 1
@@ -292,25 +284,22 @@ struct WriteSession {
     }
 
     /// Writes a label onto its stored live prediction and queues the fold; `nil` for a duplicate.
-    private mutating func join(_ label: Label, to row: Row, model: Int64, at now: Int64) throws -> LabelChange {
-        // Decoded before anything is written, so an unreadable row rejects only this label.
-        let prediction = try storedPrediction(of: label, row)
-        let labeledAt: Int64? = row["labeled_at"]
+    private mutating func join(
+        _ label: Label, to prediction: Prediction, state: StoredLabelState, model: Int64, at now: Int64
+    ) throws -> LabelChange {
         var old: (label: Label, folding: LabelFolding)?
-        if labeledAt != nil {
-            let stored = try storedLabel(label, row, metricsColumn: "label_metrics")
+        if let stored = try state.label(of: label) {
             if stored.sameTruth(as: label) { return nil }
             // Rows from before label folding was stored were folded with the folding of the
             // time, which is no longer known; today's is the best guess.
-            let code: String? = row["label_fold"]
-            old = (stored, code.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
+            old = (stored, state.fold.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
         }
         let learnClasses = learnsClasses(label.model)
         withSchema(label.model) { $0.observe(label, learnClasses: learnClasses) }
         let folding = folding(label.model)
         let (text, kind) = label.valueColumns
         try setLabel(
-            model: model, id: label.id, text: text, kind: kind, metrics: Data(label.encodedMetrics()),
+            model: model, id: label.id, text: text, kind: kind, metrics: label.encodedMetrics(),
             ts: label.timestamp, folding: folding, at: now)
         let seq = try journal(model: model, label, folding: folding, replacing: old)
         let event: CommittedEvent = withSchema(label.model) { s in
@@ -359,17 +348,12 @@ struct WriteSession {
         model: Int64, _ label: Label, folding: LabelFolding, replacing old: (label: Label, folding: LabelFolding)?,
         shadow: Bool = false
     ) throws -> Int64 {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO label_journal (model_id, ext_id, label, label_kind, metrics, old_present, old_label, old_kind,
-                    old_metrics, fold, old_fold, shadow)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
         let (text, kind) = label.valueColumns
         let (oldText, oldKind) = old?.label.valueColumns ?? (nil, nil)
-        try statement.execute(arguments: [
-            model, label.id, text, kind, Data(label.encodedMetrics()), old == nil ? 0 : 1, oldText, oldKind,
-            old.map { Data($0.label.encodedMetrics()) }, folding.code, old?.folding.code, shadow ? 1 : 0,
+        try hot(.journal).run([
+            .int(model), .text(label.id), .text(text), .int(kind), .blob(label.encodedMetrics()), .int(old == nil ? 0 : 1),
+            .text(oldText), .int(oldKind), old.map { .blob($0.label.encodedMetrics()) } ?? .null, .text(folding.code),
+            .text(old?.folding.code), .int(shadow ? 1 : 0),
         ])
         return db.lastInsertedRowID
     }

@@ -15,12 +15,12 @@ public final class SQLiteStore: EventStore, StorageHealth, Sendable {
     struct PreparedPrediction: Sendable {
         var prediction: Prediction
         var outputText: String
-        var payload: Data
+        var payload: [UInt8]
 
         init(_ prediction: Prediction) {
             self.prediction = prediction
             outputText = prediction.outputText
-            payload = Data(prediction.encodedPayload())
+            payload = prediction.encodedPayload()
         }
     }
 

@@ -8,36 +8,32 @@ import VigilCore
 // live count: they fold into their own `shadow` series only.
 
 extension WriteSession {
-    /// The prediction a stored row holds; a row that does not decode rejects the label alone.
-    func storedPrediction(of label: Label, _ row: Row) throws -> Prediction {
-        let payload: Data = row["payload"]
-        guard
-            let prediction = Prediction.decode(
-                id: label.id, model: label.model, version: row["version"], variant: row["variant"],
-                timestamp: row["ts"], outputText: row["prediction"], payload: Array(payload))
+    /// The prediction a stored row holds, from its columns `ts, version, variant, prediction,
+    /// payload` at `offset` on (without its features, which a label's fold does not read); a row
+    /// that does not decode rejects the label alone.
+    func storedPrediction(of label: Label, _ row: RawRow, from offset: Int32) throws -> Prediction {
+        guard let timestamp = row.int64(offset), let version = row.text(offset + 1),
+            let outputText = row.text(offset + 3), let payload = row.bytes(offset + 4),
+            let decoded = Prediction.decode(
+                id: label.id, model: label.model, version: version, variant: row.text(offset + 2),
+                timestamp: timestamp, outputText: outputText, payload: payload, features: false)
         else { throw StorageError.corruptRecord("prediction '\(label.id)'") }
-        return prediction
+        return decoded
     }
 
     /// Sets `label` on the shadow row (replacing the label it had) and queues its fold.
-    mutating func joinShadow(_ label: Label, prediction: Prediction, row: Row, model: Int64, at now: Int64) throws {
+    mutating func joinShadow(
+        _ label: Label, prediction: Prediction, state: StoredLabelState, model: Int64, at now: Int64
+    ) throws {
         var old: (label: Label, folding: LabelFolding)?
-        if (row["labeled_at"] as Int64?) != nil {
-            let metricsData: Data? = row["label_metrics"]
-            guard let metrics = Label.decodeMetrics(Array(metricsData ?? Data([0]))) else {
-                throw StorageError.corruptRecord("label metrics of shadow '\(label.id)'")
-            }
-            let stored = Label(
-                id: label.id, model: label.model, value: Label.value(text: row["label"], kind: row["label_kind"]),
-                metrics: metrics)
+        if let stored = try state.label(of: label) {
             if stored.sameTruth(as: label) { return }
-            let code: String? = row["label_fold"]
-            old = (stored, code.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
+            old = (stored, state.fold.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
         }
         let folding = folding(label.model)
         let (text, kind) = label.valueColumns
         try setLabel(
-            model: model, id: label.id, text: text, kind: kind, metrics: Data(label.encodedMetrics()),
+            model: model, id: label.id, text: text, kind: kind, metrics: label.encodedMetrics(),
             ts: label.timestamp, folding: folding, shadow: true, at: now)
         let seq = try journal(model: model, label, folding: folding, replacing: old, shadow: true)
         let event: CommittedEvent = withSchema(label.model) { s in
@@ -52,13 +48,15 @@ extension WriteSession {
     mutating func insertedShadow(_ p: Prediction, rowID: Int64, model: Int64, at now: Int64) throws -> ItemOutcome {
         folds.append(.prediction(withSchema(p.model) { $0.admitted(p) }, rowID: rowID))
         guard let label = try siblingLabel(p, model: model, at: now) else { return .accepted }
-        let row = try Row.fetchOne(
+        var state: StoredLabelState?
+        try RawStatement(
             db,
             sql: """
-                SELECT labeled_at, label, label_kind, label_metrics, label_fold FROM predictions
+                SELECT \(StoredLabelState.columns) FROM predictions
                 WHERE model_id = ? AND ext_id = ? AND shadow = 1
-                """, arguments: [model, p.id])
-        if let row { try joinShadow(label, prediction: p, row: row, model: model, at: now) }
+                """
+        ).forEachRow([.int(model), .text(p.id)]) { state = StoredLabelState($0) }
+        if let state { try joinShadow(label, prediction: p, state: state, model: model, at: now) }
         return .accepted
     }
 

@@ -77,4 +77,34 @@ import Testing
                 id: "x", model: "m", version: "v", variant: nil, timestamp: 0, outputText: "a",
                 payload: Array(original.encodedPayload().dropLast())) == nil)
     }
+
+    /// A label's join decodes its stored prediction without features: everything else comes
+    /// back the same, and a payload the full decoder refuses is refused too (at every cut).
+    @Test func payloadDecodesWithoutItsFeatures() {
+        let original = Prediction(
+            id: "p-7", model: "m", version: "v2", variant: nil, timestamp: 9,
+            features: [("amount", .number(12.5)), ("country", .category("DE")), ("age", .missing)],
+            output: .text("fraud"), confidence: 0.9, scores: [("fraud", 0.9), ("ok", 0.1)],
+            segments: [("region", "eu"), ("tier", "a")], metrics: [("latency_ms", 41)])
+        let payload = original.encodedPayload()
+        func decode(_ bytes: [UInt8], features: Bool) -> Prediction? {
+            Prediction.decode(
+                id: "p-7", model: "m", version: "v2", variant: nil, timestamp: 9, outputText: "fraud", payload: bytes,
+                features: features)
+        }
+        var expected = original
+        expected.features = []
+        #expect(decode(payload, features: false) == expected)
+        #expect(decode(payload, features: true) == original)
+        for cut in 0..<payload.count {
+            let truncated = Array(payload[..<cut])
+            #expect(decode(truncated, features: false) == nil, "cut at \(cut)")
+        }
+        // An unknown feature tag is corrupt either way.
+        var badTag = payload
+        let tagOffset = 2 + 1 + 1 + "amount".utf8.count  // format, output kind, feature count, name length, name
+        badTag[tagOffset] = 9
+        #expect(decode(badTag, features: true) == nil)
+        #expect(decode(badTag, features: false) == nil)
+    }
 }

@@ -46,9 +46,11 @@ extension Prediction {
     }
 
     /// Rebuilds a prediction from its columns and payload; `nil` when the payload is corrupt.
+    /// Without `features` the feature list is stepped over, not built (a label's fold reads
+    /// outputs, confidences, segments and metrics only); its structure is still checked.
     public static func decode(
         id: String, model: String, version: String, variant: String?, timestamp: Int64, outputText: String,
-        payload: [UInt8]
+        payload: [UInt8], features: Bool = true
     ) -> Prediction? {
         var r = BinaryReader(payload)
         guard r.readByte() == formatVersion, let kind = r.readByte() else { return nil }
@@ -64,7 +66,8 @@ extension Prediction {
         var p = Prediction(
             id: id, model: model, version: version, variant: variant, timestamp: timestamp, output: output)
         guard let featureCount = r.readVarint(), featureCount <= UInt64(EventValidator.maxMembers) else { return nil }
-        for _ in 0..<featureCount {
+        if !features, !skipFeatures(featureCount, &r) { return nil }
+        for _ in 0..<(features ? featureCount : 0) {
             guard let name = r.readString(), let tag = r.readByte() else { return nil }
             switch tag {
             case 0: p.features.append((name, .missing))
@@ -93,6 +96,19 @@ extension Prediction {
         guard let metrics = NamedValues.read(&r), r.isAtEnd else { return nil }
         p.metrics = metrics
         return p
+    }
+
+    private static func skipFeatures(_ count: UInt64, _ r: inout BinaryReader) -> Bool {
+        for _ in 0..<count {
+            guard r.skipBlob(), let tag = r.readByte() else { return false }
+            switch tag {
+            case 0: continue
+            case 1: guard r.skip(8) else { return false }
+            case 2: guard r.skipBlob() else { return false }
+            default: return false
+            }
+        }
+        return true
     }
 
     /// The text stored in the `prediction` column: the class key, or the number's round-trip text.
