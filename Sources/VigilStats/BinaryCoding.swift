@@ -136,11 +136,29 @@ public struct BinaryReader: Sendable {
         return true
     }
 
-    /// Steps over length-prefixed bytes (a blob or a string, unvalidated); `false` when truncated.
+    /// Steps over length-prefixed bytes; `false` when truncated.
     public mutating func skipBlob() -> Bool {
         guard let length = readVarint(), length <= UInt64(bytes.count - offset) else { return false }
         offset += Int(length)
         return true
+    }
+
+    /// Steps over a length-prefixed UTF-8 string without building it; `false` when truncated or
+    /// not valid UTF-8 (what `readString` refuses).
+    public mutating func skipString() -> Bool {
+        guard let length = readVarint(), length <= UInt64(bytes.count - offset) else { return false }
+        let end = offset + Int(length)
+        var iterator = bytes[offset..<end].makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid: continue
+            case .error: return false
+            case .emptyInput:
+                offset = end
+                return true
+            }
+        }
     }
 
     /// Reads length-prefixed bytes; `nil` when truncated.

@@ -17,7 +17,9 @@ enum SQLArgument {
 /// prepared statement: GRDB's `StatementArguments` box every value in an existential and its
 /// rows look columns up by name, which together were about a fifth of a label join's cost on
 /// the single writer thread. Used inside a GRDB write transaction only; errors are GRDB's
-/// `DatabaseError`, so storage conditions map as for any other statement.
+/// `DatabaseError`, so storage conditions map as for any other statement. Each run leaves the
+/// statement reset with its bindings cleared, so GRDB's own record of its arguments is stale:
+/// these SQL texts are run only through `RawStatement`.
 struct RawStatement {
     let statement: Statement
     let db: Database
@@ -29,16 +31,16 @@ struct RawStatement {
 
     /// Runs the statement to completion.
     func run(_ arguments: [SQLArgument]) throws {
-        try bind(arguments)
         defer { reset() }
+        try bind(arguments)
         let code = sqlite3_step(statement.sqliteStatement)
         guard code == SQLITE_DONE else { throw error(code) }
     }
 
     /// Runs a query, handing each row to `body`.
     func forEachRow(_ arguments: [SQLArgument], _ body: (RawRow) throws -> Void) throws {
-        try bind(arguments)
         defer { reset() }
+        try bind(arguments)
         while true {
             let code = sqlite3_step(statement.sqliteStatement)
             if code == SQLITE_DONE { return }
@@ -49,6 +51,8 @@ struct RawStatement {
 
     private func bind(_ arguments: [SQLArgument]) throws {
         let s = statement.sqliteStatement
+        // A missing argument would bind NULL silently (GRDB would have thrown).
+        assert(Int32(arguments.count) == sqlite3_bind_parameter_count(s), "\(statement.sql): argument count")
         sqlite3_reset(s)
         for (offset, argument) in arguments.enumerated() {
             let index = Int32(offset + 1)

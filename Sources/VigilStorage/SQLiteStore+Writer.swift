@@ -259,8 +259,14 @@ struct WriteSession {
         var live: (state: StoredLabelState, prediction: Prediction)?
         var shadow: (state: StoredLabelState, prediction: Prediction)?
         try hot(.labelRows).forEachRow([.int(model), .text(label.id)]) { row in
-            let stored = (StoredLabelState(row), try storedPrediction(of: label, row, from: StoredLabelState.width + 1))
-            if row.int(StoredLabelState.width) == 1 { shadow = stored } else { live = stored }
+            let stored = (
+                try StoredLabelState(row, for: label), try storedPrediction(of: label, row, from: StoredLabelState.width + 1)
+            )
+            switch row.int(StoredLabelState.width) {
+            case 0: live = stored
+            case 1: shadow = stored
+            default: break
+            }
         }
         let change: LabelChange
         if let live {
@@ -288,7 +294,7 @@ struct WriteSession {
         _ label: Label, to prediction: Prediction, state: StoredLabelState, model: Int64, at now: Int64
     ) throws -> LabelChange {
         var old: (label: Label, folding: LabelFolding)?
-        if let stored = try state.label(of: label) {
+        if let stored = state.label {
             if stored.sameTruth(as: label) { return nil }
             // Rows from before label folding was stored were folded with the folding of the
             // time, which is no longer known; today's is the best guess.

@@ -26,7 +26,7 @@ extension WriteSession {
         _ label: Label, prediction: Prediction, state: StoredLabelState, model: Int64, at now: Int64
     ) throws {
         var old: (label: Label, folding: LabelFolding)?
-        if let stored = try state.label(of: label) {
+        if let stored = state.label {
             if stored.sameTruth(as: label) { return }
             old = (stored, state.fold.flatMap(LabelFolding.init(code:)) ?? folding(label.model))
         }
@@ -55,7 +55,7 @@ extension WriteSession {
                 SELECT \(StoredLabelState.columns) FROM predictions
                 WHERE model_id = ? AND ext_id = ? AND shadow = 1
                 """
-        ).forEachRow([.int(model), .text(p.id)]) { state = StoredLabelState($0) }
+        ).forEachRow([.int(model), .text(p.id)]) { state = try StoredLabelState($0, for: label) }
         if let state { try joinShadow(label, prediction: p, state: state, model: model, at: now) }
         return .accepted
     }

@@ -106,5 +106,14 @@ import Testing
         badTag[tagOffset] = 9
         #expect(decode(badTag, features: true) == nil)
         #expect(decode(badTag, features: false) == nil)
+        // Invalid UTF-8 in a feature's name or category value is corrupt either way.
+        let nameOffset = 2 + 1 + 1  // format, output kind, feature count, name length
+        let categoryOffset = nameOffset + "amount".utf8.count + 1 + 8 + 1 + "country".utf8.count + 1 + 1
+        for offset in [nameOffset, categoryOffset] {
+            var badText = payload
+            badText[offset] = 0xFF
+            #expect(decode(badText, features: true) == nil, "byte \(offset)")
+            #expect(decode(badText, features: false) == nil, "byte \(offset)")
+        }
     }
 }

@@ -113,6 +113,41 @@ final class TemporaryStore {
         store.close()
     }
 
+    /// A stored row that does not decode — a live prediction's payload, or the label a shadow
+    /// already holds — rejects the new label alone, before anything of it is written: the live
+    /// row keeps its label, no journal entry is added, no count moves.
+    @Test func aCorruptStoredRowRejectsItsLabelBeforeWritingAnything() async throws {
+        let tmp = try TemporaryStore()
+        let store = try tmp.open()
+        var shadow = prediction("a")
+        shadow.variant = SeriesKey.shadow
+        _ = try await store.outcomes(predictions: [prediction("a"), shadow, prediction("b")], receivedAt: Self.t0)
+        #expect(try await store.outcomes(labels: [label("a", "ok")], receivedAt: Self.t0) == [.accepted])
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE predictions SET label_metrics = x'ff' WHERE ext_id = 'a' AND shadow = 1")
+            try db.execute(sql: "UPDATE predictions SET payload = x'ffff' WHERE ext_id = 'b'")
+        }
+        let before = try #require(store.registry.schema("fraud")).counts
+        let journal = { try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM label_journal") } }
+        let entries = try await journal()
+        let outcomes = try await store.outcomes(
+            labels: [label("a", "fraud"), label("b", "ok"), label("c", "ok")], receivedAt: Self.t0)
+        let reasons = outcomes.map { outcome -> RejectReason? in
+            if case .rejected(let reason, _) = outcome { return reason }
+            return nil
+        }
+        #expect(reasons == [.corruptRecord, .corruptRecord, nil], "\(outcomes)")
+        #expect(outcomes[2] == .accepted)  // held: its prediction has not arrived
+        let after = try #require(store.registry.schema("fraud")).counts
+        #expect(after.labeled == before.labeled && after.replacedLabels == before.replacedLabels)
+        #expect(try await journal() == entries)
+        let live = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT coalesce(label, '-') FROM predictions WHERE shadow = 0 ORDER BY ext_id")
+        }
+        #expect(live == ["ok", "-"])
+        store.close()
+    }
+
     @Test func heldLabelExpiresAfterItsTTL() async throws {
         var config = VigilConfig()
         var model = ModelConfig()

@@ -165,7 +165,8 @@ def ingest(args, work, report, state):
     state["ingest"] = median(predictions)
     per_run = ", ".join(f"{x:,.0f}" for x in predictions)
     report.row("batched ingestion (NDJSON, 1,000 per request, 10 numeric + 3 categorical features, 2 segments, "
-               "durable, folded; 4 connections)", "≥ 100,000 predictions/s (issue 13: ≥ 120,000)",
+               "4 connections; the clock stops at the last acknowledgement, each sent after its commit; folding is "
+               "asynchronous, and its bounded queue refused no request)", "≥ 100,000 predictions/s (issue 13: ≥ 120,000)",
                f"**{median(predictions):,.0f}/s** median of {args.runs} ({per_run}); request p99 {median(p99):.1f} ms; "
                f"load generator {median(cores) * 100:.1f}% of a core", median(predictions) >= 120_000)
     per_run = ", ".join(f"{x:,.0f}" for x in labels)
@@ -229,7 +230,7 @@ def overload(args, work, report, state):
     refused = sum(v for k, v in statuses.items() if k != "200")
     clean = set(statuses) <= {"200", "503"} and r["refusals_with_retry_after"] == refused and stored == r["ok"] * 500
     report.row("ingest under overload (24 connections, 500-prediction batches, `limits.write_queue_items: 1000`)",
-               "503 + `Retry-After`, RSS bounded, 0 acknowledged events lost",
+               "503 + `Retry-After`, RSS bounded (here: peak < 512 MiB), 0 acknowledged events lost",
                f"{statuses.get('200', 0):,} × 200 and {statuses.get('503', 0):,} × 503 (all with `Retry-After`: "
                f"{'yes' if r['refusals_with_retry_after'] == refused else 'no'}); {stored:,} of {r['ok'] * 500:,} "
                f"acknowledged predictions stored; peak RSS {peak[0]:.0f} MiB", clean and refused > 0 and peak[0] < 512)
@@ -260,10 +261,11 @@ def windows(args, work, report, state):
     docs = re.search(r"24 h document of model0 \(([\d,]+) predictions", out)
     stored, labeled = server.counts()
     last = float(rss[-1][1])
+    growth = last - float(rss[-2][1]) if len(rss) > 1 else 0.0
     report.row("resident memory after 10 M predictions over 3 models (half labelled, event times over 24 h)",
-               "≤ 150 MiB, flat in event count",
+               "≤ 150 MiB, flat in event count (here: ≤ 10 MiB more at the last checkpoint than at the one before)",
                "**" + ", ".join(f"{float(m):.0f} MiB after {int(n.replace(',', '')) / 1e6:g} M" for n, m, _ in rss)
-               + f"** (ingested in {rss[-1][2]} s)", last <= 150 and last - float(rss[0][1]) < 50)
+               + f"** (ingested in {rss[-1][2]} s)", last <= 150 and growth <= 10)
     report.row("full metrics document for a 24 h window of 10 M predictions (an unconfigured width, merged from the "
                "buckets on request)", "≤ 50 ms",
                f"**{float(doc.group(1)):.1f} ms** median of 15 (model0: {docs.group(1)} predictions)",
@@ -273,7 +275,8 @@ def windows(args, work, report, state):
     for _ in range(3):
         ready.append(server.start())
         server.stop()
-    report.row(f"restart with {stored / 1e6:.1f} M stored predictions ({labeled / 1e6:.1f} M labelled)",
+    report.row(f"restart with {stored / 1e6:.1f} M stored predictions ({labeled / 1e6:.1f} M labelled), after a clean "
+               "stop (SIGTERM: buckets flushed, nothing to replay)",
                "ready ≤ 5 s", f"**{median(ready):.2f} s** to `/readyz` 200, median of 3 "
                f"({', '.join(f'{x:.2f}' for x in ready)})", median(ready) <= 5)
 
@@ -302,7 +305,7 @@ def sidebyside(args, work, report, state):
     report.row("same reference/current data as a Python anchor (Evidently, NannyML: 50,000 / 100,000 rows, "
                "13 columns, fine bins)", "≥ 50× faster, same statistics",
                f"**{nannyml / vigil:.0f}× NannyML, {evidently / vigil:.0f}× Evidently**; every statistic agrees: "
-               f"{'yes' if agree else 'no'}", agree and nannyml / vigil >= 50)
+               f"{'yes' if agree else 'no'}", agree and min(nannyml, evidently) / vigil >= 50)
     report.anchor("the 24-column drift + CBPE document: NannyML 0.13.1 (univariate drift + CBPE, fit and estimate)",
                   f"{vigil:.1f} ms", f"{nannyml:,.0f} ms", f"**{nannyml / vigil:.0f}×**", "≥ 50×")
     report.anchor("the same: Evidently 0.7.23 (DataDriftPreset)", f"{vigil:.1f} ms", f"{evidently:,.0f} ms",

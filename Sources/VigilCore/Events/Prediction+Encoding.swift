@@ -100,11 +100,11 @@ extension Prediction {
 
     private static func skipFeatures(_ count: UInt64, _ r: inout BinaryReader) -> Bool {
         for _ in 0..<count {
-            guard r.skipBlob(), let tag = r.readByte() else { return false }
+            guard r.skipString(), let tag = r.readByte() else { return false }
             switch tag {
             case 0: continue
             case 1: guard r.skip(8) else { return false }
-            case 2: guard r.skipBlob() else { return false }
+            case 2: guard r.skipString() else { return false }
             default: return false
             }
         }

@@ -44,7 +44,9 @@ struct Options {
             case "--path": options.path = value(flag)
             case "--bodies": options.bodies = value(flag)
             case "--connections": options.connections = max(1, Int(value(flag)) ?? 1)
-            case "--rate": options.rate = Double(value(flag))
+            case "--rate":
+                guard let rate = Double(value(flag)), rate > 0, rate.isFinite else { fail("--rate must be a positive number") }
+                options.rate = rate
             case "--content-type": options.contentType = value(flag)
             case "--header": options.headers.append(value(flag))
             case "--warmup": options.warmup = max(0, Int(value(flag)) ?? 0)
@@ -163,12 +165,20 @@ final class Connection {
         var body: [UInt8] = []
         while true {
             let lineEnd = readUntil([13, 10])
-            let size = Int(String(decoding: buffer[start..<lineEnd], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? 0
+            let line = String(decoding: buffer[start..<lineEnd], as: UTF8.self)
+            let sizeText = line.split(separator: ";", omittingEmptySubsequences: false).first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                fail("bad chunk size line: \(line)")
+            }
             start = lineEnd + 2
             if size == 0 {
-                _ = readUntil([13, 10])
-                start += 2
-                return (status, retryAfter, body)
+                // Trailer fields, if any, then the empty line that ends the message.
+                while true {
+                    let end = readUntil([13, 10])
+                    let empty = end == start
+                    start = end + 2
+                    if empty { return (status, retryAfter, body) }
+                }
             }
             body += take(size)
             _ = take(2)
