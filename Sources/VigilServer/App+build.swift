@@ -140,7 +140,7 @@ package func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     router.add(middleware: ErrorMiddleware(maxBodyBytes: services.config.server.maxBodyBytes))
     let handlers = RouteHandlers(services)
     let tokens = services.tokens
-    let limiter = RateLimiter(rate: services.config.server.rateLimit)
+    let limiter = RateLimiter(rate: services.config.server.rateLimit, clock: services.clock)
     for route in APIRoute.allCases {
         let handler = handlers.handler(route)
         let scope = route.scope

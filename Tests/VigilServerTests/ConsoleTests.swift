@@ -263,6 +263,48 @@ import VigilEngine
         }
     }
 
+    /// Guessing tokens at the sign-in form costs a 429: the form has its own budget per client
+    /// address (`server.rate_limit` per second), apart from the API's per-token budgets, and it
+    /// refills with time. The clock is the test's, so nothing depends on how fast requests run.
+    @Test func signingInIsRateLimitedPerClientAddress() async throws {
+        var config = Self.authConfig
+        config.server.rateLimit = 2
+        let clock = ManualClock(Self.t0)
+        try await withApp(config, environment: Self.environment, clock: clock) { client in
+            for _ in 0..<2 {
+                let (refused, _, _) = try await Self.post(client, "/login", form: "token=guess&next=%2F")
+                #expect(refused == .unauthorized)
+            }
+            let (limited, body, h) = try await Self.post(client, "/login", form: "token=read-secret-2&next=%2F")
+            #expect(limited == .tooManyRequests && h[.retryAfter] == "1" && h[.setCookie] == nil, "\(body)")
+            // The API's budget of the read token is its own.
+            let api = try await client.execute(
+                uri: "/v1/models", method: .get, headers: [.authorization: "Bearer read-secret-2"]
+            ) { $0.status }
+            #expect(api == .ok)
+            clock.advance(byMillis: 1000)
+            let (signedIn, _, again) = try await Self.post(client, "/login", form: "token=read-secret-2&next=%2F")
+            #expect(signedIn == .seeOther && again[.setCookie] != nil)
+        }
+    }
+
+    /// The limiter holds at most `maxKeys` buckets: idle ones are dropped, and past the cap new
+    /// keys share one overflow bucket, so many source addresses neither grow memory nor escape
+    /// the limit.
+    @Test func theRateLimiterBoundsItsKeys() throws {
+        let clock = ManualClock(Self.t0)
+        let limiter = RateLimiter(rate: 1, clock: clock, maxKeys: 3)
+        for key in ["a", "b", "c", "d"] { try limiter.admit(key) }  // d: the overflow bucket
+        #expect(limiter.keyCount == 4)
+        #expect(throws: APIError.self) { try limiter.admit("e") }  // shares d's, now empty
+        #expect(throws: APIError.self) { try limiter.admit("a") }  // its own, still empty
+        clock.advance(byMillis: 1000)
+        try limiter.admit("f")  // the idle buckets are dropped to make room
+        #expect(limiter.keyCount <= 4)
+        try limiter.admit("g")
+        #expect(limiter.keyCount <= 4)
+    }
+
     /// A histogram draws the 12 largest categories (by share on either side) and pools the rest.
     @Test func aHistogramPoolsCategoriesPastTwelve() {
         let labels = (0..<30).map { "c\($0)" }
