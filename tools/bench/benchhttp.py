@@ -1,8 +1,79 @@
-"""HTTP helpers the benchmark scripts share: one request to a loopback vigil, and a GET timed
-as the median of several runs. Standard library only."""
+"""What the benchmark scripts share: a `vigil serve` on loopback on a fresh SQLite file, stopped
+by PID; one request to it; a GET timed as the median of several runs; a process's resident
+memory. Standard library only."""
 import http.client
+import os
+import signal
+import sqlite3
 import statistics
+import subprocess
 import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VIGIL = os.path.join(ROOT, ".build/release/vigil")
+
+
+def rss_mib(pid):
+    """VmRSS of process `pid`, in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Server:
+    """`vigil serve` on loopback, on a SQLite file in `work`, stopped by PID."""
+
+    def __init__(self, work, port, config=None, db="bench.db", binary=VIGIL):
+        self.work, self.port, self.db, self.binary = work, port, os.path.join(work, db), binary
+        self.config = None
+        if config:
+            self.config = os.path.join(work, "vigil.yaml")
+            with open(self.config, "w") as f:
+                f.write(config)
+        self.process = None
+
+    def start(self):
+        """Starts the server; returns the seconds from exec to `/readyz` answering 200."""
+        args = [self.binary, "serve", "--db", self.db, "--port", str(self.port), "--log-level", "warning"]
+        if self.config:
+            args += ["--config", self.config]
+        t0 = time.perf_counter()
+        self.process = subprocess.Popen(args)
+        while time.perf_counter() - t0 < 120:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - t0
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                raise SystemExit(f"vigil exited with {self.process.returncode}")
+            time.sleep(0.01)
+        raise SystemExit("vigil was not ready within 120 s")
+
+    def rss_mib(self):
+        return rss_mib(self.process.pid)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=120)
+        self.process = None
+
+    def counts(self):
+        with sqlite3.connect(self.db) as db:
+            return db.execute("SELECT count(*), count(labeled_at) FROM predictions").fetchone()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop()
+
 
 
 def request(port, method, path, body=None, content_type="application/json", timeout=120):

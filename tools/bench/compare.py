@@ -10,15 +10,12 @@ document of one side. Standard library only.
 """
 import argparse
 import json
-import os
 import random
-import signal
-import subprocess
 import tempfile
 import time
 
 
-from benchhttp import request, timed  # noqa: E402 (tools/bench, the script's own directory)
+from benchhttp import Server, request, timed  # noqa: E402 (tools/bench, the script's own directory)
 
 
 def main():
@@ -27,21 +24,8 @@ def main():
     parser.add_argument("--predictions", type=int, default=400_000)
     parser.add_argument("--port", type=int, default=19790)
     args = parser.parse_args()
-    work = tempfile.mkdtemp()
-    config = os.path.join(work, "vigil.yaml")
-    with open(config, "w") as f:
-        f.write("evaluation_interval: 5s\nmodels:\n  fraud: {task: binary, positive_class: fraud, segments: [region]}\n")
-    server = subprocess.Popen(
-        [args.binary, "serve", "--db", os.path.join(work, "bench.db"), "--port", str(args.port), "--config", config,
-         "--log-level", "warning"])
-    try:
-        for _ in range(200):
-            try:
-                if request(args.port, "GET", "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
+    config = "evaluation_interval: 5s\nmodels:\n  fraud: {task: binary, positive_class: fraud, segments: [region]}\n"
+    with Server(tempfile.mkdtemp(), args.port, config=config, binary=args.binary):
         rng = random.Random(12)
         now = int(time.time())
         batch = 2_000
@@ -78,9 +62,6 @@ def main():
             "verdict": document["verdict"], "reason": document["reason"],
             "compare_ms_median": round(compare_ms, 2), "metrics_document_ms_median": round(metrics_ms, 2),
         }, indent=1))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
 
 
 if __name__ == "__main__":

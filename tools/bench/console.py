@@ -12,14 +12,12 @@ merged through the series read path) and GET /console/alerts, median of 21 each,
 """
 import argparse
 import json
-import os
 import random
-import subprocess
 import tempfile
 import time
 
 
-from benchhttp import request, timed  # noqa: E402 (tools/bench, the script's own directory)
+from benchhttp import Server, request, timed  # noqa: E402 (tools/bench, the script's own directory)
 
 
 NDJSON = "application/x-ndjson"
@@ -43,23 +41,9 @@ def main():
     parser.add_argument("--predictions", type=int, default=2_000, help="per model")
     parser.add_argument("--port", type=int, default=19791)
     args = parser.parse_args()
-    work = tempfile.mkdtemp()
-    config = os.path.join(work, "vigil.yaml")
-    with open(config, "w") as f:
-        f.write("evaluation_interval: 5s\nlimits: {max_models: 200}\nmodels:\n")
-        for m in range(args.models):
-            f.write(f"  m{m}: {{task: binary, positive_class: fraud, segments: [region]}}\n")
-    server = subprocess.Popen(
-        [args.binary, "serve", "--db", os.path.join(work, "bench.db"), "--port", str(args.port), "--config", config,
-         "--log-level", "warning"])
-    try:
-        for _ in range(200):
-            try:
-                if request(args.port, "GET", "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
+    config = "evaluation_interval: 5s\nlimits: {max_models: 200}\nmodels:\n" + "".join(
+        f"  m{m}: {{task: binary, positive_class: fraud, segments: [region]}}\n" for m in range(args.models))
+    with Server(tempfile.mkdtemp(), args.port, config=config, binary=args.binary):
         rng = random.Random(15)
         now = int(time.time())
         for m in range(args.models):
@@ -108,9 +92,6 @@ def main():
         for metric in ["quality_accuracy", "feature_drift_psi&feature=n0", "feature_drift_pvalue&feature=n0"]:
             median, _ = timed(args.port, f"/v1/models/m0/series?metric={metric}&window=1h&step=5m", runs=5)
             print(f"series of {metric}, 289 points: {median:.1f} ms (median of 5)")
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 if __name__ == "__main__":

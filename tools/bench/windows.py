@@ -19,6 +19,8 @@ import statistics
 import threading
 import time
 
+from benchhttp import rss_mib  # noqa: E402 (tools/bench, the script's own directory)
+
 
 def templates(rng, now, count, batch):
     """NDJSON bodies whose ids carry a @@ placeholder, replaced per request (unique ids)."""
@@ -45,14 +47,6 @@ def templates(rng, now, count, batch):
 def label_body(request_tag, batch, rng, model):
     return json.dumps([{"id": f"{request_tag}-{i}", "model": model, "label": rng.choice(["fraud", "ok"])}
                        for i in range(0, batch, 2)]).encode()
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def post(conn, path, body, content_type):
