@@ -11,35 +11,8 @@ public final class SQLiteStore: EventStore, StorageHealth, Sendable {
     /// The id of the one writer of a SQLite file.
     public static let localWriter = "local"
 
-    /// A prediction with its stored columns encoded in the request's task, off the single writer thread.
-    struct PreparedPrediction: Sendable {
-        var prediction: Prediction
-        var outputText: String
-        var payload: [UInt8]
-
-        init(_ prediction: Prediction) {
-            self.prediction = prediction
-            outputText = prediction.outputText
-            payload = prediction.encodedPayload()
-        }
-    }
-
-    enum Write: Sendable {
-        case predictions([PreparedPrediction], receivedAt: Int64)
-        case labels([Label], receivedAt: Int64)
-        case expire(at: Int64)
-        case ensureModel(String, at: Int64)
-        /// A one-row write that proves the database takes writes again (readiness).
-        case probe(at: Int64)
-    }
-
-    enum Written: Sendable {
-        /// What an ingest write stored; `sequence` is set once its transaction committed.
-        case committed(CommittedBatch)
-        case expired(Int)
-        case modelID(Int64)
-        case probed
-    }
+    typealias Write = EventWrite
+    typealias Written = EventWritten
 
     public let registry: ModelRegistry
     let pool: DatabasePool
@@ -47,8 +20,8 @@ public final class SQLiteStore: EventStore, StorageHealth, Sendable {
     let logger: Logger
     /// The directory holding the database file (for free space and read-only checks).
     let directory: String
-    /// Models declared `generative` (their outputs are not learned as classes).
-    let generativeModels: Set<String>
+    /// What the writer's sessions read of the store.
+    let context: WriteContext
     /// Model name → row id; only the writer thread adds, after the commit that inserted it.
     let modelIDs: Mutex<[String: Int64]>
     private let commits: Mutex<GroupCommitWriter<Write, Written>?> = Mutex(nil)
@@ -118,7 +91,7 @@ public final class SQLiteStore: EventStore, StorageHealth, Sendable {
         self.modelIDs = Mutex(modelIDs)
         self.logger = logger
         directory = DiskSpace.directory(of: path)
-        generativeModels = Set(config.models.filter { $0.value.task == .generative }.keys)
+        context = WriteContext(config: config, registry: registry, logger: logger)
         let writer = GroupCommitWriter<Write, Written>(maxQueuedItems: config.limits.writeQueueItems) {
             [unowned self] requests in try self.apply(requests)
         }
