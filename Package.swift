@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(name: "VigilStats", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
@@ -38,6 +40,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VigilPostgres",
+            dependencies: [
+                "VigilCore", "VigilStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "VigilEngine",
             dependencies: [
                 "VigilCore",
@@ -48,7 +61,7 @@ let package = Package(
         .target(
             name: "VigilServer",
             dependencies: [
-                "VigilCore", "VigilEngine", "VigilStorage",
+                "VigilCore", "VigilEngine", "VigilStorage", "VigilPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -119,8 +132,9 @@ let package = Package(
             name: "VigilServerTests",
             dependencies: [
                 "VigilDemo",
-                "VigilServer", "VigilEngine", "VigilStorage",
+                "VigilServer", "VigilEngine", "VigilStorage", "VigilPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -7,13 +7,20 @@ import NIOCore
 import ServiceLifecycle
 import VigilCore
 import VigilEngine
+import VigilPostgres
 import VigilStorage
+
+/// Everything the application needs of storage: events and the label join, partial buckets,
+/// references, alert state, the outbox, the release log, and health. SQLite (the embedded
+/// default) and PostgreSQL (replicas sharing one database) both provide it.
+package typealias VigilStore = EventStore & StorageHealth & BucketStore & ReferenceStore & AlertStore & Outbox
+    & ReleaseLog
 
 /// The assembled application's parts, from which `RouteHandlers` hands each controller the
 /// narrow capabilities it needs.
 package struct AppServices: Sendable {
     package let config: VigilConfig
-    package let store: SQLiteStore
+    package let store: any VigilStore
     package let metrics: MetricsCatalog
     package let tokens: TokenAuthenticator
     package let engine: WindowEngine
@@ -25,7 +32,7 @@ package struct AppServices: Sendable {
     package let clock: any VigilClock
 
     package init(
-        config: VigilConfig, store: SQLiteStore, metrics: MetricsCatalog, tokens: TokenAuthenticator,
+        config: VigilConfig, store: any VigilStore, metrics: MetricsCatalog, tokens: TokenAuthenticator,
         engine: WindowEngine, connections: Int = 512, clock: any VigilClock = SystemClock()
     ) {
         self.connections = ConnectionCounter(limit: connections)
@@ -72,7 +79,7 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
             """)
     }
     let clock = options.clock
-    let store = try SQLiteStore.open(path: config.storage.sqlite, config: config, clock: clock, logger: logger)
+    let store = try openStore(config, environment: options.environment, clock: clock, logger: logger)
     let metrics = MetricsCatalog()
     metrics.seed(from: store.registry.snapshot().values)
     let secrets = try notifierSecrets(config, environment: options.environment)
@@ -106,6 +113,28 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     return app
 }
 
+/// The configured store: the SQLite file, or the shared PostgreSQL of `storage.postgres` (its
+/// URL from the environment).
+private func openStore(_ config: VigilConfig, environment: [String: String], clock: any VigilClock, logger: Logger)
+    throws -> any VigilStore
+{
+    guard let postgres = config.storage.postgres else {
+        return try SQLiteStore.open(path: config.storage.sqlite, config: config, clock: clock, logger: logger)
+    }
+    do {
+        let settings = try PostgresSettings.resolve(
+            postgres, environment: environment, hostName: ProcessInfo.processInfo.hostName)
+        logger.info("opening PostgreSQL \(settings)")
+        return try PostgresStore.open(settings: settings, config: config, clock: clock, logger: logger)
+    } catch let invalid as PostgresSettings.Invalid {
+        throw StartupError(invalid.description)
+    }
+}
+
+private func storageDescription(_ config: VigilConfig) -> String {
+    config.storage.postgres.map { "postgres, url from $\($0.urlEnv)" } ?? config.storage.sqlite
+}
+
 /// The HTTP/1 server around `router`: connection limit and header/idle timeouts from the config.
 private func httpApplication(
     _ router: Router<AppRequestContext>, _ services: AppServices, onListening: @escaping @Sendable (Int) async -> Void,
@@ -126,7 +155,7 @@ private func httpApplication(
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "vigil"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? server.port
-            logger.info("vigil listening on \(server.host):\(port) (storage \(config.storage.sqlite))")
+            logger.info("vigil listening on \(server.host):\(port) (storage \(storageDescription(config)))")
             await onListening(port)
         },
         logger: logger)

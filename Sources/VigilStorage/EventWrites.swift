@@ -85,6 +85,9 @@ package typealias StoredRow = (state: StoredLabelState, prediction: Prediction)
 /// The row operations of one write transaction of a backend. Every call runs inside the
 /// transaction the backend opened for the group; nothing is visible to readers until it commits.
 package protocol WriteRows {
+    /// Whether every live prediction looks for a held label of its id, not only while this
+    /// writer's counts say labels are held (other writers may hold some).
+    var checksHeldLabelsAlways: Bool { get }
     /// Inserts a model row; returns its id.
     mutating func createModel(name: String, coreJSON: String, at now: Int64) throws -> Int64
     /// Stores a prediction unless `(model, id, shadow)` is stored already; returns the new row's
@@ -120,6 +123,10 @@ package protocol WriteRows {
     mutating func writeSchema(_ schema: inout ModelSchema, id: Int64) throws
 }
 
+extension WriteRows {
+    package var checksHeldLabelsAlways: Bool { false }
+}
+
 /// What a write session reads of its store.
 package struct WriteContext: Sendable {
     package let config: VigilConfig
@@ -133,5 +140,47 @@ package struct WriteContext: Sendable {
         self.registry = registry
         self.logger = logger
         generativeModels = Set(config.models.filter { $0.value.task == .generative }.keys)
+    }
+}
+
+/// A label journal entry as a replay reads it, beside the prediction it changed.
+package struct JournalEntry {
+    package var seq: Int64
+    /// The prediction (its features are not read: a label's fold does not use them).
+    package var prediction: Prediction
+    package var label: LabelColumns
+    package var old: LabelColumns?
+    package var fold: String?
+    package var oldFold: String?
+
+    package init(
+        seq: Int64, prediction: Prediction, label: LabelColumns, old: LabelColumns?, fold: String?, oldFold: String?
+    ) {
+        self.seq = seq
+        self.prediction = prediction
+        self.label = label
+        self.old = old
+        self.fold = fold
+        self.oldFold = oldFold
+    }
+
+    /// The fold the entry stands for, as the schema admits it now; `nil` when its metrics do not decode.
+    package func event(registry: ModelRegistry, config: VigilConfig) -> CommittedEvent? {
+        let p = prediction
+        let schema = registry.schema(p.model)
+        let modelConfig = config.model(p.model)
+        // Journal entries from before folding was stored: the folding the schema implies now.
+        let current = schema.map { LabelFolding(config: modelConfig, schema: $0) }
+            ?? LabelFolding(task: modelConfig.task ?? .binary, positiveClass: modelConfig.positiveClass)
+        guard var label = try? self.label.label(id: p.id, model: p.model, timestamp: false) else { return nil }
+        label = schema?.admitted(label) ?? label
+        var replaced: (label: Label, folding: LabelFolding)?
+        if let old {
+            guard let oldLabel = try? old.label(id: p.id, model: p.model, timestamp: false) else { return nil }
+            replaced = (schema?.admitted(oldLabel) ?? oldLabel, oldFold.flatMap(LabelFolding.init(code:)) ?? current)
+        }
+        return .label(
+            label, folding: fold.flatMap(LabelFolding.init(code:)) ?? current, prediction: schema?.admitted(p) ?? p,
+            replacing: replaced, seq: seq)
     }
 }

@@ -11,7 +11,7 @@ import VigilCore
 /// that outpace the disk cannot grow memory without bound. A group that fails for a reason of
 /// its own requests (not a storage condition every request would meet) is retried one request
 /// at a time, so one poisoned request does not fail the others committed with it.
-final class GroupCommitWriter<Request: Sendable, Response: Sendable>: Sendable {
+package final class GroupCommitWriter<Request: Sendable, Response: Sendable>: Sendable {
     private struct Waiting {
         var request: Request
         var weight: Int
@@ -33,18 +33,18 @@ final class GroupCommitWriter<Request: Sendable, Response: Sendable>: Sendable {
     private let apply: @Sendable ([Request]) throws -> [Response]
     let maxQueuedItems: Int
 
-    init(maxQueuedItems: Int = .max, apply: @escaping @Sendable ([Request]) throws -> [Response]) {
+    package init(maxQueuedItems: Int = .max, apply: @escaping @Sendable ([Request]) throws -> [Response]) {
         self.apply = apply
         self.maxQueuedItems = maxQueuedItems
     }
 
     /// Items waiting for the writer (a gauge).
-    var queuedItems: Int { state.withLock { $0.queuedItems } }
+    package var queuedItems: Int { state.withLock { $0.queuedItems } }
 
     /// Queues a request of `weight` items and returns its response once the transaction holding
     /// it committed. Throws `StorageUnavailable(.overloaded)` when the queue is full (a request
     /// larger than the whole queue is still taken when the queue is empty).
-    func submit(_ request: Request, weight: Int = 1) async throws -> Response {
+    package func submit(_ request: Request, weight: Int = 1) async throws -> Response {
         try await withCheckedThrowingContinuation { continuation in
             let admission = state.withLock { state -> Admission in
                 if state.closed { return .closed }
@@ -65,7 +65,7 @@ final class GroupCommitWriter<Request: Sendable, Response: Sendable>: Sendable {
     }
 
     /// Refuses new requests and waits until every queued one has committed.
-    func close() {
+    package func close() {
         state.withLock { $0.closed = true }
         thread.sync {}
         while state.withLock({ $0.draining }) { thread.sync {} }

@@ -196,30 +196,14 @@ extension SQLiteStore {
     func labelEvent(_ row: Row, _ names: [Int64: String]) -> CommittedEvent? {
         // A label's fold reads no features, so they are not built.
         guard let p = Self.prediction(row, names, features: false) else { return nil }
-        let metrics: Data = row["metrics"]
-        guard let newMetrics = Label.decodeMetrics(Array(metrics)) else { return nil }
-        let schema = registry.schema(p.model)
-        let config = config.model(p.model)
-        // Journal entries from before folding was stored: the folding the schema implies now.
-        let current = schema.map { LabelFolding(config: config, schema: $0) }
-            ?? LabelFolding(task: config.task ?? .binary, positiveClass: config.positiveClass)
-        let fold: String? = row["fold"]
-        let oldFold: String? = row["old_fold"]
-        var label = Label(
-            id: p.id, model: p.model, value: Label.value(text: row["new_label"], kind: row["new_kind"]),
-            metrics: newMetrics)
-        label = schema?.admitted(label) ?? label
-        var old: (label: Label, folding: LabelFolding)?
-        if (row["old_present"] as Int) == 1 {
-            let oldData: Data? = row["old_metrics"]
-            guard let oldMetrics = Label.decodeMetrics(Array(oldData ?? Data([0]))) else { return nil }
-            let oldLabel = Label(
-                id: p.id, model: p.model, value: Label.value(text: row["old_label"], kind: row["old_kind"]),
-                metrics: oldMetrics)
-            old = (schema?.admitted(oldLabel) ?? oldLabel, oldFold.flatMap(LabelFolding.init(code:)) ?? current)
+        func columns(_ text: String, _ kind: String, _ metrics: String) -> LabelColumns {
+            let data: Data? = row[metrics]
+            return LabelColumns(text: row[text], kind: row[kind], metrics: data.map { Array($0) } ?? [0], ts: nil)
         }
-        return .label(
-            label, folding: fold.flatMap(LabelFolding.init(code:)) ?? current, prediction: admitted(p),
-            replacing: old, seq: row["seq"])
+        return JournalEntry(
+            seq: row["seq"], prediction: p, label: columns("new_label", "new_kind", "metrics"),
+            old: (row["old_present"] as Int) == 1 ? columns("old_label", "old_kind", "old_metrics") : nil,
+            fold: row["fold"], oldFold: row["old_fold"]
+        ).event(registry: registry, config: config)
     }
 }

@@ -132,8 +132,9 @@ package struct WriteSession<Rows: WriteRows> {
         }
         if p.isShadow { return try insertedShadow(p, rowID: rowID, model: model, at: receivedAt) }
         let learnClasses = learnsClasses(p.model)
+        let checkAlways = rows.checksHeldLabelsAlways
         let (admittedAll, hasHeldLabels) = withSchema(p.model) { s in
-            (s.observe(p, learnClasses: learnClasses), s.counts.pendingLabels > 0)
+            (s.observe(p, learnClasses: learnClasses), checkAlways || s.counts.pendingLabels > 0)
         }
         // The aggregates fold only what the schema admitted, so their maps obey its caps.
         folds.append(.prediction(admittedAll ? p : withSchema(p.model) { $0.admitted(p) }, rowID: rowID))
@@ -142,7 +143,8 @@ package struct WriteSession<Rows: WriteRows> {
                 model: model, prediction: p, ttl: config.model(p.model).labelTTL.millis, now: receivedAt)
             withSchema(p.model) { s in
                 guard let joined else { return }
-                s.counts.pendingLabels -= 1
+                // Another writer may have held it (then this writer's count never had it).
+                s.counts.pendingLabels = max(0, s.counts.pendingLabels - 1)
                 if joined { s.counts.labeled += 1 } else { s.counts.expiredLabels += 1 }
             }
         }

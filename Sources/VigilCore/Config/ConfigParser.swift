@@ -104,8 +104,15 @@ public enum ConfigParser {
     }
 
     private static func readStorage(_ node: ConfigNode, _ storage: inout StorageConfig, _ r: inout ConfigReader) {
-        for (key, value) in r.mapping(node, "storage", allowed: ["sqlite", "retention", "synchronous", "busy_timeout", "min_free_bytes"]) {
+        let keys = ["sqlite", "postgres", "retention", "synchronous", "busy_timeout", "min_free_bytes"]
+        let pairs = r.mapping(node, "storage", allowed: keys)
+        for (key, value) in pairs {
             switch key {
+            case "postgres":
+                storage.postgres = readPostgres(value, &r)
+                if pairs.contains(where: { $0.0 == "sqlite" }) {
+                    r.fail(value, "storage: give either sqlite or postgres, not both")
+                }
             case "min_free_bytes":
                 if let v = r.int(value, "storage.min_free_bytes", in: 0...(1 << 50)) { storage.minFreeBytes = Int64(v) }
             case "busy_timeout":
@@ -122,6 +129,32 @@ public enum ConfigParser {
                 }
             }
         }
+    }
+
+    private static func readPostgres(_ node: ConfigNode, _ r: inout ConfigReader) -> PostgresConfig {
+        var pg = PostgresConfig()
+        let keys = ["url_env", "pool_size", "tls", "ca_file", "replica_id", "replica_id_env", "connect_timeout"]
+        for (key, value) in r.mapping(node, "storage.postgres", allowed: keys) {
+            let path = "storage.postgres.\(key)"
+            switch key {
+            case "url_env", "replica_id_env":
+                guard let v = r.string(value, path) else { continue }
+                if !EnvName.isValid(v) { r.fail(value, "\(path) must name an environment variable ([A-Za-z_][A-Za-z0-9_]*)") }
+                if key == "url_env" { pg.urlEnv = v } else { pg.replicaIDEnv = v }
+            case "pool_size": if let v = r.int(value, path, in: 1...200) { pg.poolSize = v }
+            case "tls": if let v = r.oneOf(value, path, PostgresConfig.TLSMode.self) { pg.tls = v }
+            case "ca_file": pg.caFile = r.string(value, path)
+            case "replica_id":
+                guard let v = r.string(value, path) else { continue }
+                if !ModelName.isValid(v) { r.fail(value, "\(path) must be 1 to 64 of [A-Za-z0-9_.-]") }
+                pg.replicaID = v
+            default: if let v = bounded(value, path, atMost: 600_000, &r) { pg.connectTimeout = v }
+            }
+        }
+        if pg.caFile != nil && pg.tls != .verifyFull {
+            r.fail(node, "storage.postgres.ca_file needs tls: verify-full")
+        }
+        return pg
     }
 
     private static func readAuth(_ node: ConfigNode, _ auth: inout AuthConfig, _ r: inout ConfigReader) {

@@ -104,6 +104,32 @@ public struct StorageConfig: Sendable, Equatable {
     /// Writes stop (503 `disk_full`) while the database's filesystem has less free space than
     /// this, so the disk never fills to the last byte under Vigil.
     public var minFreeBytes: Int64 = 64 * 1024 * 1024
+    /// A shared PostgreSQL instead of the SQLite file (DESIGN §9); `nil` is the embedded default.
+    public var postgres: PostgresConfig?
+    public init() {}
+}
+
+/// `storage.postgres`: replicas sharing one PostgreSQL (15 or later). The URL, with its
+/// password, is read from the environment variable `urlEnv` only, never from the file.
+public struct PostgresConfig: Sendable, Equatable {
+    /// How the connection uses TLS: as libpq's `sslmode` of the same names (`verify-full`
+    /// checks the certificate and host name against `ca_file`, or the system's roots).
+    public enum TLSMode: String, Sendable, Equatable, CaseIterable {
+        case disable, prefer, require
+        case verifyFull = "verify-full"
+    }
+    public var urlEnv = "VIGIL_DATABASE_URL"
+    /// Connections a replica's readers keep open (its writer has one more of its own).
+    public var poolSize = 10
+    public var tls = TLSMode.prefer
+    /// PEM file of the certificate authorities `verify-full` trusts (default: the system's).
+    public var caFile: String?
+    /// This replica's stable id (its partial buckets and watermarks are kept under it): the
+    /// value of `replicaIDEnv` if set, else `replicaID`, else the host name.
+    public var replicaID: String?
+    public var replicaIDEnv: String?
+    /// How long to wait for a connection to PostgreSQL before answering 503.
+    public var connectTimeout = TimeLength(millis: 5_000, text: "5s")
     public init() {}
 }
 

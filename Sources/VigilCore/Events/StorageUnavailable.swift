@@ -14,6 +14,8 @@ public struct StorageUnavailable: Error, Sendable, Equatable, CustomStringConver
         case ioError = "io_error"
         /// The write or fold queue is full: clients outpace the disk.
         case overloaded = "overloaded"
+        /// The shared database (PostgreSQL) cannot be reached, or is restarting.
+        case unreachable = "database_unreachable"
         /// The service is shutting down.
         case shuttingDown = "shutting_down"
     }

@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import Testing
+import VigilCore
+import VigilStorage
+
+@testable import VigilPostgres
+
+/// The PostgreSQL store on a real cluster: migrations, the event rules it shares with SQLite,
+/// and what changes with several writers on one database (a label joining another replica's
+/// prediction, each writer's own replay, partials and watermarks).
+@Suite(.serialized, .enabled(if: PostgresCluster.shouldRun)) struct PostgresStoreTests {
+    static let t0: Int64 = 1_795_514_400_000
+
+    static func settings(_ url: String, replica: String) throws -> PostgresSettings {
+        var config = PostgresConfig()
+        config.replicaID = replica
+        config.poolSize = 2
+        return try PostgresSettings.resolve(config, environment: ["VIGIL_DATABASE_URL": url], hostName: "test")
+    }
+
+    static func open(_ url: String, replica: String = "a", config: VigilConfig = VigilConfig()) throws -> PostgresStore {
+        try PostgresStore.open(settings: settings(url, replica: replica), config: config, logger: Logger(label: "test"))
+    }
+
+    func prediction(_ id: String, output: String = "fraud", variant: String? = nil) -> Prediction {
+        Prediction(
+            id: id, model: "fraud", version: "v1", variant: variant, timestamp: Self.t0,
+            features: [("amount", .number(10))], output: .text(output), confidence: 0.8)
+    }
+
+    func label(_ id: String, _ value: String) -> Label { Label(id: id, model: "fraud", value: .text(value)) }
+
+    @Test func migrationsApplyOnceAndAreRecorded() throws {
+        let cluster = try PostgresCluster.shared()
+        let url = try cluster.createDatabase()
+        let first = try Self.open(url)
+        first.close()
+        let second = try Self.open(url)
+        second.close()
+        #expect(try cluster.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM vigil_migrations") == "1,2,3\n")
+        // A schema newer than this binary refuses to start rather than guess.
+        try cluster.psql(url, "INSERT INTO vigil_migrations (version, name) VALUES (99, 'future')")
+        #expect(throws: PostgresSettings.Invalid.self) { try Self.open(url).close() }
+    }
+
+    @Test func predictionsAreIdempotentAndLabelsJoinOrWait() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let store = try Self.open(url)
+        defer { store.close() }
+        let first = try await store.ingest(
+            predictions: [prediction("a"), prediction("b"), prediction("a"), prediction("a\u{0}nul")], receivedAt: Self.t0)
+        #expect(first.outcomes == [.accepted, .accepted, .duplicate, .accepted])
+        #expect(first.events.count == 3)
+        #expect(try await store.ingest(predictions: [prediction("b", output: "ok")], receivedAt: Self.t0).outcomes == [.duplicate])
+        // A label joins at once; the same label again is a duplicate; a different one replaces it.
+        let joined = try await store.ingest(labels: [label("a", "fraud")], receivedAt: Self.t0 + 1)
+        #expect(joined.outcomes == [.accepted])
+        guard case .label(_, _, _, let replacing, _) = try #require(joined.events.first) else {
+            Issue.record("no label event")
+            return
+        }
+        #expect(replacing == nil)
+        #expect(try await store.ingest(labels: [label("a", "fraud")], receivedAt: Self.t0 + 2).outcomes == [.duplicate])
+        let corrected = try await store.ingest(labels: [label("a", "ok")], receivedAt: Self.t0 + 3)
+        guard case .label(_, _, _, let old, _) = try #require(corrected.events.first) else {
+            Issue.record("no correction event")
+            return
+        }
+        #expect(old?.label.value == .text("fraud"))
+        // A label before its prediction is held, then joined when the prediction arrives.
+        #expect(try await store.ingest(labels: [label("early", "ok")], receivedAt: Self.t0).outcomes == [.accepted])
+        #expect(store.registry.schema("fraud")?.counts.pendingLabels == 1)
+        let late = try await store.ingest(predictions: [prediction("early")], receivedAt: Self.t0 + 60_000)
+        #expect(late.events.count == 2)
+        let counts = try #require(store.registry.schema("fraud")).counts
+        #expect(counts.pendingLabels == 0 && counts.labeled == 2 && counts.replacedLabels == 1)
+        #expect(counts.predictions == 4 && counts.duplicatePredictions == 2)
+    }
+
+    @Test func aLabelJoinsThePredictionAnotherReplicaStored() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let a = try Self.open(url, replica: "a")
+        let b = try Self.open(url, replica: "b")
+        defer {
+            a.close()
+            b.close()
+        }
+        _ = try await a.ingest(predictions: [prediction("x"), prediction("y")], receivedAt: Self.t0)
+        // A label for x at b joins a's row; a label for z is held at b and joined by a's prediction.
+        let atB = try await b.ingest(labels: [label("x", "fraud"), label("z", "ok")], receivedAt: Self.t0 + 1)
+        #expect(atB.outcomes == [.accepted, .accepted])
+        #expect(atB.events.count == 1)
+        let zAtA = try await a.ingest(predictions: [prediction("z")], receivedAt: Self.t0 + 2)
+        #expect(zAtA.events.count == 2)
+        // A correction at a takes back what b applied (the row's label, read under lock).
+        let fix = try await a.ingest(labels: [label("x", "ok")], receivedAt: Self.t0 + 3)
+        guard case .label(_, _, _, let old, _) = try #require(fix.events.first) else {
+            Issue.record("no correction event")
+            return
+        }
+        #expect(old?.label.value == .text("fraud"))
+        // Each writer replays only its own events.
+        var replayedA: [CommittedEvent] = []
+        let countsA = try a.replay(after: FoldWatermark(), batchSize: 2) { replayedA += $0 }
+        #expect(countsA.predictions == 3 && countsA.labels == 2)
+        let countsB = try b.replay(after: FoldWatermark(), batchSize: 2) { _ in }
+        #expect(countsB.predictions == 0 && countsB.labels == 1)
+    }
+
+    @Test func concurrentCorrectionsAtTwoReplicasEachTakeBackTheOther() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let a = try Self.open(url, replica: "a")
+        let b = try Self.open(url, replica: "b")
+        defer {
+            a.close()
+            b.close()
+        }
+        let ids = (0..<200).map { "p\($0)" }
+        _ = try await a.ingest(predictions: ids.map { prediction($0) }, receivedAt: Self.t0)
+        // Both replicas label the same ids at once, in opposite orders (deadlocks are retried).
+        async let fromA = a.ingest(labels: ids.map { label($0, "fraud") }, receivedAt: Self.t0 + 1)
+        async let fromB = b.ingest(labels: ids.reversed().map { label($0, "ok") }, receivedAt: Self.t0 + 1)
+        let (ra, rb) = try await (fromA, fromB)
+        // Whatever the order, every change takes back exactly the label stored before it: per id,
+        // the first applied replaces nothing and the second replaces the first.
+        var firsts = 0
+        var seconds = 0
+        for event in ra.events + rb.events {
+            guard case .label(let l, _, _, let old, _) = event else { continue }
+            if let old {
+                #expect(old.label.value != l.value)
+                seconds += 1
+            } else {
+                firsts += 1
+            }
+        }
+        #expect(firsts == 200 && seconds == 200)
+    }
+
+    @Test func partialsAndWatermarksArePerWriterAndReadsMergeAll() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let a = try Self.open(url, replica: "a")
+        let b = try Self.open(url, replica: "b")
+        defer {
+            a.close()
+            b.close()
+        }
+        _ = try await a.ingest(predictions: [prediction("x")], receivedAt: Self.t0)
+        _ = try await b.ingest(predictions: [prediction("y")], receivedAt: Self.t0)
+        let series = SeriesKey(model: "fraud", version: "v1", variant: nil)
+        let id = BucketID(series: series, resolution: .minute, start: Self.t0)
+        var bucket = BucketAggregate()
+        bucket.predictions = 1
+        try await a.write(PartialFlush(upserts: [(id, bucket.encoded(), 1)], deletes: [], watermark: FoldWatermark(predictions: 7, labels: 3)))
+        bucket.predictions = 2
+        try await b.write(PartialFlush(upserts: [(id, bucket.encoded(), 2)], deletes: [], watermark: FoldWatermark(predictions: 9, labels: 0)))
+        let loadedA = try a.loadPartials(hoursSince: 0)
+        #expect(loadedA.buckets.count == 1 && loadedA.watermark == FoldWatermark(predictions: 7, labels: 3))
+        #expect(try b.loadPartials(hoursSince: 0).watermark == FoldWatermark(predictions: 9, labels: 0))
+        let all = try await a.partials(model: "fraud", from: Self.t0, to: Self.t0)
+        #expect(Set(all.map(\.writer)) == ["a", "b"])
+        #expect(all.map(\.bucket.predictions).sorted() == [1, 2])
+        guard case .found(let own) = b.loadBucket(id) else {
+            Issue.record("b's bucket not found")
+            return
+        }
+        #expect(own.predictions == 2)
+    }
+
+    @Test func theURLIsCheckedAndItsPasswordNeverShown() throws {
+        var config = PostgresConfig()
+        config.replicaID = "r1"
+        func resolve(_ url: String?) throws(PostgresSettings.Invalid) -> PostgresSettings {
+            try PostgresSettings.resolve(
+                config, environment: url.map { ["VIGIL_DATABASE_URL": $0] } ?? [:], hostName: "host")
+        }
+        let s = try resolve("postgresql://vigil:s%40cret@db.internal:6543/metrics?sslmode=require")
+        #expect(s.host == "db.internal" && s.port == 6543 && s.username == "vigil" && s.database == "metrics")
+        #expect(s.password == "s@cret" && s.tls == .require && s.replicaID == "r1")
+        #expect(!s.description.contains("cret"))
+        for bad in [nil, "mysql://u@h/db", "postgres://h/db", "postgres://u@h/", "postgres://u@h/db?sslmode=maybe",
+            "postgres://u@h/db?application_name=x"]
+        {
+            #expect(throws: PostgresSettings.Invalid.self) { _ = try resolve(bad) }
+        }
+        do {
+            _ = try resolve("postgres://u:topsecret@h/db?sslmode=nope")
+        } catch {
+            #expect(!error.description.contains("topsecret"))
+        }
+        config.replicaID = nil
+        #expect(try resolve("postgres://u@h/db").replicaID == "host")
+        #expect(PostgresSettings.replicaID(fromHostName: "pod/1 b") == "pod-1-b")
+    }
+}
