@@ -48,6 +48,22 @@ import VigilCore
         return JSONWriter.string(.array(items))
     }
 
+    /// The queued notifications (notifier, parsed body), oldest first, read behind the store.
+    static func outbox(_ store: TestStore) throws -> [(String, JSONValue)] {
+        switch store {
+        case .sqlite(let path): return try outbox(path)
+        case .postgres(let url):
+            let text = try PostgresCluster.shared().psql(
+                url, "SELECT notifier || '|' || encode(body, 'hex') FROM outbox WHERE state = 0 ORDER BY id")
+            return try text.split(separator: "\n").map { line in
+                let parts = line.split(separator: "|", maxSplits: 1)
+                let hex = Array(parts[1].utf8)
+                let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+                return (String(parts[0]), try JSONParser.parse(bytes))
+            }
+        }
+    }
+
     static func outbox(_ path: String) throws -> [(String, JSONValue)] {
         let queue = try DatabaseQueue(path: path)
         return try queue.read { db in
@@ -58,12 +74,12 @@ import VigilCore
         }
     }
 
-    @Test func driftPendsFiresNotifiesAndResolvesAcrossARestart() async throws {
+    @Test(arguments: Backend.all) func driftPendsFiresNotifiesAndResolvesAcrossARestart(backend: Backend) async throws {
         let directory = try TemporaryDirectory()
-        let path = directory.path("vigil.db")
+        let path = try backend.freshStore(in: directory)
         let clock = ManualClock(Self.t0)
         // Reference: amounts 0…99. Current: shifted by 300, far outside it.
-        try await withEngineApp(Self.config, clock: clock, path: path) { client, engine in
+        try await withEngineApp(Self.config, clock: clock, store: path) { client, engine in
             let reference = Self.traffic("r", count: 500, shift: 0, at: Self.t0)
             #expect(try await client.send(.put, "/v1/models/fraud/reference", reference).0 == .ok)
             try await client.send(.post, "/v1/predictions", Self.traffic("c", count: 150, shift: 300, at: Self.t0))
@@ -76,7 +92,7 @@ import VigilCore
             #expect(try await client.send(.get, "/v1/alerts?state=firing").1?["alerts"]?.array.isEmpty == true)
         }
         // Restart: the pending alert keeps its activeAt, so it fires 10 minutes after t0.
-        try await withEngineApp(Self.config, clock: clock, path: path) { client, engine in
+        try await withEngineApp(Self.config, clock: clock, store: path) { client, engine in
             let t = Self.t0 + 600_000
             clock.set(t)
             await engine.evaluate(at: t)

@@ -50,9 +50,10 @@ import VigilStats
     /// Runs `body` with traffic from `sides` stored, labels included.
     static func withTraffic(
         _ sides: [(predictions: [JSONValue], labels: [JSONValue])], config: VigilConfig = config,
-        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+        backend: Backend = .sqlite, _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        try await withEngineApp(config, clock: ManualClock(t0)) { client, _ in
+        let directory = try TemporaryDirectory()
+        try await withEngineApp(config, clock: ManualClock(t0), store: try backend.freshStore(in: directory)) { client, _ in
             try await send(sides, to: client)
             try await body(client)
         }
@@ -84,10 +85,10 @@ import VigilStats
         document["metrics"]?.array.first { $0["name"]?.stringValue == name }
     }
 
-    @Test func aClearlyWorseCandidateIsRolledBack() async throws {
+    @Test(arguments: Backend.all) func aClearlyWorseCandidateIsRolledBack(backend: Backend) async throws {
         let baseline = Self.side("b", n: 6_000, precision: 0.85, variant: "control", seed: 1)
         let candidate = Self.side("c", n: 6_000, precision: 0.70, version: "v2", variant: "canary", seed: 2)
-        try await Self.withTraffic([baseline, candidate]) { client in
+        try await Self.withTraffic([baseline, candidate], backend: backend) { client in
             let document = try await Self.compare(client, "baseline=variant:control&candidate=variant:canary&window=1h")
             #expect(document["verdict"]?.stringValue == "rollback")
             let reason = try #require(document["reason"]?.stringValue)
@@ -170,7 +171,7 @@ import VigilStats
         }
     }
 
-    @Test func shadowsReportAgreementAndPairedTests() async throws {
+    @Test(arguments: Backend.all) func shadowsReportAgreementAndPairedTests(backend: Backend) async throws {
         // Live predictions of v1 and shadow predictions of v2 on the same ids; one label each.
         var random = SplitMix64(state: 9)
         var live: [JSONValue] = []
@@ -196,7 +197,7 @@ import VigilStats
             labels.append(.object([("id", .string("p\(i)")), ("model", .string("fraud")), ("label", .string(truth))]))
         }
         let expectedAgreement = Double(agree) / 1_000
-        try await Self.withTraffic([(live, []), (shadow, labels)]) { client in
+        try await Self.withTraffic([(live, []), (shadow, labels)], backend: backend) { client in
             let document = try await Self.compare(client, "baseline=version:v1&candidate=variant:shadow")
             let agreement = try #require(document["agreement"])
             #expect(agreement["n"]?.numberValue == 1_000)
@@ -289,7 +290,8 @@ import VigilStats
           - {name: CanaryPromote, model: fraud, compare: {baseline: "variant:control", candidate: "variant:canary"}, verdict: promote, window: 1h, for: 0s}
         """
 
-    @Test func aComparisonRuleFiresOnItsVerdictAndTheComparisonIsExported() async throws {
+    @Test(arguments: Backend.all)
+    func aComparisonRuleFiresOnItsVerdictAndTheComparisonIsExported(backend: Backend) async throws {
         let config = try ConfigLoader.parse(yaml: Self.yaml)
         let rule = try #require(config.alerts.first)
         #expect(rule.compare == ComparisonPair(baseline: ComparisonSide(variant: "control"), candidate: ComparisonSide(variant: "canary")))
@@ -298,7 +300,8 @@ import VigilStats
         let baseline = CompareTests.side("b", n: 3_000, precision: 0.85, variant: "control", seed: 11)
         let candidate = CompareTests.side("c", n: 3_000, precision: 0.65, version: "v2", variant: "canary", seed: 12)
         let clock = ManualClock(CompareTests.t0)
-        try await withEngineApp(config, clock: clock) { client, engine in
+        let directory = try TemporaryDirectory()
+        try await withEngineApp(config, clock: clock, store: try backend.freshStore(in: directory)) { client, engine in
             try await CompareTests.send([baseline, candidate], to: client)
             await engine.evaluate(at: clock.now)
             let (_, alerts, _) = try await client.send(.get, "/v1/alerts?state=firing")

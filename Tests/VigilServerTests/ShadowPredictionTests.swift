@@ -91,14 +91,14 @@ import VigilEngine
 
     /// A restart rebuilds the shadow series from storage like any other (the journal joins the
     /// shadow row, not the live one).
-    @Test func aRestartReplaysShadowsAndTheirLabels() async throws {
+    @Test(arguments: Backend.all) func aRestartReplaysShadowsAndTheirLabels(backend: Backend) async throws {
         let clock = ManualClock(Self.t0)
         let directory = try TemporaryDirectory()
-        let path = directory.path("vigil.db")
+        let path = try backend.freshStore(in: directory)
         var config = VigilConfig()
         config.models["m"] = ModelConfig()
         config.models["m"]!.positiveClass = "fraud"
-        try await withEngineApp(config, clock: clock, path: path) { client, engine in
+        try await withEngineApp(config, clock: clock, store: path) { client, engine in
             try await client.send(
                 .post, "/v1/predictions",
                 JSONWriter.string(.array([Self.prediction("a", "fraud"), Self.prediction("a", "ok", shadow: true)])))
@@ -107,7 +107,7 @@ import VigilEngine
                 JSONWriter.string(.array([.object([("id", .string("a")), ("model", .string("m")), ("label", .string("ok"))])])))
             await engine.evaluate(at: Self.t0, flush: false)
         }
-        try await withEngineApp(config, clock: clock, path: path) { client, engine in
+        try await withEngineApp(config, clock: clock, store: path) { client, engine in
             await engine.evaluate(at: Self.t0)
             let live = try await Self.counts(client)
             let shadow = try await Self.counts(client, "&variant=shadow")

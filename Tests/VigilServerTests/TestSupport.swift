@@ -32,6 +32,47 @@ final class ManualClock: VigilClock {
     func set(_ millis: Int64) { value.withLock { $0 = millis } }
 }
 
+/// The storage a test's application runs on: the embedded SQLite, or a PostgreSQL database of
+/// the tests' private cluster. Suites that must hold on both take `Backend.all` as arguments.
+enum Backend: String, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    /// SQLite always; PostgreSQL where it is installed, and always in CI.
+    static var all: [Backend] { PostgresCluster.shouldRun ? [.sqlite, .postgres] : [.sqlite] }
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, empty store of this backend (a file in `directory`, or a new database).
+    func freshStore(in directory: TemporaryDirectory) throws -> TestStore {
+        switch self {
+        case .sqlite: .sqlite(directory.path("vigil.db"))
+        case .postgres: .postgres(try PostgresCluster.shared().createDatabase())
+        }
+    }
+}
+
+/// Where a test application's data lives; the same value again is a restart on the same data.
+enum TestStore: Sendable {
+    case sqlite(String)
+    case postgres(String)
+
+    static let urlVariable = "VIGIL_TEST_DATABASE_URL"
+
+    /// `config` and `environment` pointed at this store.
+    func apply(_ config: inout VigilConfig, _ environment: inout [String: String]) {
+        switch self {
+        case .sqlite(let path): config.storage.sqlite = path
+        case .postgres(let url):
+            var pg = PostgresConfig()
+            pg.urlEnv = Self.urlVariable
+            pg.replicaID = "test"
+            pg.poolSize = 2
+            config.storage.postgres = pg
+            environment[Self.urlVariable] = url
+        }
+    }
+}
+
 /// Runs `body` against the router of an application on the SQLite file `path` (a fresh one in a
 /// temporary directory by default), with its window engine, whose evaluations the test drives.
 func withEngineApp(
@@ -39,10 +80,20 @@ func withEngineApp(
     _ body: @Sendable (any TestClientProtocol, WindowEngine) async throws -> Void
 ) async throws {
     let directory = try TemporaryDirectory()
+    try await withEngineApp(config, clock: clock, store: .sqlite(path ?? directory.path("vigil.db")), body)
+    withExtendedLifetime(directory) {}
+}
+
+/// Runs `body` against the router of an application on `store`, with its window engine.
+func withEngineApp(
+    _ config: VigilConfig = VigilConfig(), clock: ManualClock, store: TestStore,
+    _ body: @Sendable (any TestClientProtocol, WindowEngine) async throws -> Void
+) async throws {
     var config = config
-    config.storage.sqlite = path ?? directory.path("vigil.db")
+    var environment: [String: String] = [:]
+    store.apply(&config, &environment)
     var options = AppOptions()
-    options.environment = [:]
+    options.environment = environment
     options.clock = clock
     options.evaluationTimer = false
     let captured = Locked<WindowEngine?>(nil)
@@ -50,7 +101,6 @@ func withEngineApp(
     let app = try await buildApplication(config: config, options: options, logger: Logger(label: "test"))
     let engine = try #require(captured.withLock { $0 })
     try await app.test(.router) { client in try await body(client, engine) }
-    withExtendedLifetime(directory) {}
 }
 
 /// Runs `body` against the router of an application on a fresh SQLite file, without the

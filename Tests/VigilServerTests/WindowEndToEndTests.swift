@@ -82,10 +82,12 @@ func expectAgree(
 }
 
 @Suite struct WindowEndToEndTests {
-    @Test func documentMatchesTheReferenceLibraries() async throws {
+    @Test(arguments: Backend.all) func documentMatchesTheReferenceLibraries(backend: Backend) async throws {
         let fixture = try EndToEndFixture.load()
         let clock = ManualClock(fixture.now - 3_600_000)
-        try await withEngineApp(EndToEndFixture.config, clock: clock) { client, engine in
+        let directory = try TemporaryDirectory()
+        let store = try backend.freshStore(in: directory)
+        try await withEngineApp(EndToEndFixture.config, clock: clock, store: store) { client, engine in
             try await fixture.replay(client)
             clock.set(fixture.now)
             await engine.evaluate(at: fixture.now)

@@ -32,12 +32,14 @@ import VigilEngine
     /// DESIGN §1: a label counts in the window where its prediction fell. A label arriving a day
     /// (or, with the bucket long evicted from memory, three days) late changes that window's
     /// quality and leaves the current window's alone.
-    @Test(arguments: [1, 3]) func lateLabelUpdatesTheWindowOfItsPrediction(daysLate: Int) async throws {
+    @Test(arguments: [1, 3], Backend.all)
+    func lateLabelUpdatesTheWindowOfItsPrediction(daysLate: Int, backend: Backend) async throws {
         var config = VigilConfig()
         config.models["m"] = ModelConfig()
         config.models["m"]!.positiveClass = "fraud"
         let clock = ManualClock(Self.t0)
-        try await withEngineApp(config, clock: clock) { client, engine in
+        let directory = try TemporaryDirectory()
+        try await withEngineApp(config, clock: clock, store: try backend.freshStore(in: directory)) { client, engine in
             // Day 0: 20 predictions in the half hour before t0, 10 labelled correctly.
             let old = (0..<20).map {
                 Self.prediction("old\($0)", at: Self.t0 - 1_800_000 + Int64($0) * 60_000, $0 % 2 == 0 ? "fraud" : "ok")
@@ -82,13 +84,13 @@ import VigilEngine
 
     /// The metrics document is the same after a restart: once from flushed buckets, once with an
     /// unflushed tail of predictions and label changes that the restart replays from the events.
-    @Test func documentIsTheSameAfterARestart() async throws {
+    @Test(arguments: Backend.all) func documentIsTheSameAfterARestart(backend: Backend) async throws {
         let fixture = try EndToEndFixture.load()
         let directory = try TemporaryDirectory()
-        let path = directory.path("vigil.db")
+        let path = try backend.freshStore(in: directory)
         let clock = ManualClock(fixture.now - 3_600_000)
         let before = Locked<[String]>([])
-        try await withEngineApp(EndToEndFixture.config, clock: clock, path: path) { client, engine in
+        try await withEngineApp(EndToEndFixture.config, clock: clock, store: path) { client, engine in
             try await fixture.replay(client)
             clock.set(fixture.now)
             await engine.evaluate(at: fixture.now)
@@ -123,14 +125,14 @@ import VigilEngine
             before.withLock { $0 = docs }
         }
         // A second process on the same file, as after kill -9: nothing flushed since the tail.
-        try await withEngineApp(EndToEndFixture.config, clock: clock, path: path) { client, engine in
+        try await withEngineApp(EndToEndFixture.config, clock: clock, store: path) { client, engine in
             await engine.evaluate(at: fixture.now)
             let after = try await Self.documents(client)
             let expected = before.withLock { $0 }
             for (q, (a, b)) in zip(Self.queries, zip(expected, after)) { #expect(a == b, "\(q) differs after restart") }
         }
         // And once more from buckets alone (the second run flushed everything).
-        try await withEngineApp(EndToEndFixture.config, clock: clock, path: path) { client, engine in
+        try await withEngineApp(EndToEndFixture.config, clock: clock, store: path) { client, engine in
             await engine.evaluate(at: fixture.now)
             let again = try await Self.documents(client)
             let expected = before.withLock { $0 }

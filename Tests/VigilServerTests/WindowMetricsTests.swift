@@ -81,9 +81,10 @@ import VigilCore
         try await client.send(.post, "/v1/labels", JSONWriter.string(.array(labels)))
     }
 
-    @Test func exportsEveryWindowFamilyAndDropsVanishedSeries() async throws {
+    @Test(arguments: Backend.all) func exportsEveryWindowFamilyAndDropsVanishedSeries(backend: Backend) async throws {
         let clock = ManualClock(Self.now)
-        try await withEngineApp(Self.config, clock: clock) { client, engine in
+        let directory = try TemporaryDirectory()
+        try await withEngineApp(Self.config, clock: clock, store: try backend.freshStore(in: directory)) { client, engine in
             try await Self.feed(client, at: Self.now)
             await engine.evaluate(at: Self.now)  // builds the first-40 references
             await engine.evaluate(at: Self.now)
