@@ -18,7 +18,8 @@ package final class WindowEngine: Sendable {
     /// and is ready to fold committed events.
     package init(
         config: VigilConfig, events: any EventStore, buckets: any BucketStore, references store: any ReferenceStore,
-        alerts: AlertEngine?, releases: (any ReleaseLog)? = nil, clock: any VigilClock, logger: Logger
+        alerts: AlertEngine?, releases: (any ReleaseLog)? = nil, leadership: any Leadership = SoleLeader(replica: "local"),
+        clock: any VigilClock, logger: Logger
     ) throws {
         let now = clock.now
         let registry = events.registry
@@ -49,7 +50,7 @@ package final class WindowEngine: Sendable {
         retention = RetentionService(config: config, buckets: buckets, events: events, clock: clock, logger: logger)
         evaluator = WindowEvaluator(
             config: config, live: live, buckets: buckets, reader: reader, references: references, folds: folds,
-            alerts: alerts, releases: releases, logger: logger)
+            alerts: alerts, releases: releases, leadership: leadership, logger: logger)
     }
 
     /// One evaluation at `now` (see `WindowEvaluator.evaluate`).

@@ -195,6 +195,33 @@ enum PGMigrations {
                 """,
                 "CREATE INDEX release_events_model ON release_events (model, id)",
             ]),
+        Migration(
+            version: 4, name: "v4-label-inbox",
+            statements: [
+                // A label change of a row another writer stored, left for that writer (the row's
+                // owner) to journal and fold, so every partial holds whole predictions with
+                // their labels and no take-back ever reaches a partial without its prediction.
+                """
+                CREATE TABLE label_inbox (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    owner text NOT NULL,
+                    written_by text NOT NULL,
+                    model_id bigint NOT NULL,
+                    ext_id bytea NOT NULL,
+                    shadow boolean NOT NULL,
+                    label text,
+                    label_kind integer,
+                    metrics bytea NOT NULL,
+                    old_present boolean NOT NULL,
+                    old_label text,
+                    old_kind integer,
+                    old_metrics bytea,
+                    fold text,
+                    old_fold text
+                )
+                """,
+                "CREATE INDEX label_inbox_owner ON label_inbox (owner, model_id, ext_id, shadow)",
+            ]),
     ]
 
     /// Applies every migration not yet recorded; returns the versions it applied.

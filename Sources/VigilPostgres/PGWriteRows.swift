@@ -9,9 +9,28 @@ import VigilStorage
 /// waits for this transaction and then reads the label it wrote, so a correction always takes
 /// back what is stored. Held labels are looked for on every live prediction, since another
 /// replica may hold one this replica's counts know nothing of.
+///
+/// A label change of a row another replica stored is not journalled here but left in
+/// `label_inbox` for that replica (the row's owner), which journals and folds it: each partial
+/// then holds whole predictions with their labels, as one process's buckets do.
 struct PGWriteRows: WriteRows {
     let tx: PGLink.PGTransaction
     let writer: String
+    let context: WriteContext
+    /// The writer that stored each row this transaction read for a label, by id and shadow.
+    private var owners: [RowKey: String] = [:]
+
+    struct RowKey: Hashable {
+        var model: Int64
+        var id: String
+        var shadow: Bool
+    }
+
+    init(tx: PGLink.PGTransaction, writer: String, context: WriteContext) {
+        self.tx = tx
+        self.writer = writer
+        self.context = context
+    }
 
     func createModel(name: String, coreJSON: String, at now: Int64) throws -> Int64 {
         // Another replica may have created it meanwhile: take its row.
@@ -40,12 +59,13 @@ struct PGWriteRows: WriteRows {
         return try row?.int64(0)
     }
 
-    func labelRows(model: Int64, for label: Label) throws -> (live: StoredRow?, shadow: StoredRow?) {
+    mutating func labelRows(model: Int64, for label: Label) throws -> (live: StoredRow?, shadow: StoredRow?) {
         var live: StoredRow?
         var shadow: StoredRow?
         for row in try tx.query(
             """
-            SELECT labeled_at, label, label_kind, label_metrics, label_fold, shadow, ts, version, variant, prediction, payload
+            SELECT labeled_at, label, label_kind, label_metrics, label_fold, shadow, ts, version, variant, prediction, payload,
+                writer
             FROM predictions WHERE model_id = \(model) AND ext_id = \(ByteBuffer.utf8(label.id))
             ORDER BY shadow FOR UPDATE
             """
@@ -57,7 +77,9 @@ struct PGWriteRows: WriteRows {
                     id: label.id, model: label.model, version: version, variant: try row.text(8), timestamp: ts,
                     outputText: output, payload: payload, features: false)
             else { throw StorageError.corruptRecord("prediction '\(label.id)'") }
-            if try row.bool(5) == true { shadow = (state, prediction) } else { live = (state, prediction) }
+            let isShadow = try row.bool(5) == true
+            owners[RowKey(model: model, id: label.id, shadow: isShadow)] = try row.text(11) ?? writer
+            if isShadow { shadow = (state, prediction) } else { live = (state, prediction) }
         }
         return (live, shadow)
     }
@@ -69,13 +91,17 @@ struct PGWriteRows: WriteRows {
             fold: try row.text(4), for: label)
     }
 
-    func shadowLabelState(model: Int64, for label: Label) throws -> StoredLabelState? {
-        try tx.query(
-            """
-            SELECT labeled_at, label, label_kind, label_metrics, label_fold FROM predictions
-            WHERE model_id = \(model) AND ext_id = \(ByteBuffer.utf8(label.id)) AND shadow FOR UPDATE
-            """
-        ).first.map { try Self.labelState($0, for: label) }
+    mutating func shadowLabelState(model: Int64, for label: Label) throws -> StoredLabelState? {
+        guard
+            let row = try tx.query(
+                """
+                SELECT labeled_at, label, label_kind, label_metrics, label_fold, writer FROM predictions
+                WHERE model_id = \(model) AND ext_id = \(ByteBuffer.utf8(label.id)) AND shadow FOR UPDATE
+                """
+            ).first
+        else { return nil }
+        owners[RowKey(model: model, id: label.id, shadow: true)] = try row.text(5) ?? writer
+        return try Self.labelState(row, for: label)
     }
 
     func liveLabel(model: Int64, id: String) throws -> LabelColumns? {
@@ -125,8 +151,29 @@ struct PGWriteRows: WriteRows {
             """)
     }
 
-    func journal(
+    mutating func journal(
         model: Int64, id: String, _ c: LabelColumns, old: (columns: LabelColumns, fold: String)?, fold: String,
+        shadow: Bool
+    ) throws -> JournalOutcome {
+        let owner = owners[RowKey(model: model, id: id, shadow: shadow)] ?? writer
+        guard owner == writer else {
+            try tx.query(
+                """
+                INSERT INTO label_inbox (owner, written_by, model_id, ext_id, shadow, label, label_kind, metrics, old_present,
+                    old_label, old_kind, old_metrics, fold, old_fold)
+                VALUES (\(owner), \(writer), \(model), \(ByteBuffer.utf8(id)), \(shadow), \(c.text), \(c.kind),
+                    \(ByteBuffer.bytes(c.metrics)), \(old != nil), \(old?.columns.text), \(old?.columns.kind),
+                    \(old.map { ByteBuffer.bytes($0.columns.metrics) }), \(fold), \(old?.fold))
+                """)
+            return JournalOutcome(seq: nil)
+        }
+        // Changes other replicas made to this row before this one come first, in their order.
+        let earlier = try adoptInbox(PGWriteRows.RowKey(model: model, id: id, shadow: shadow))
+        return JournalOutcome(seq: try insertJournal(model: model, id: id, c, old: old, fold: fold, shadow: shadow), earlier: earlier)
+    }
+
+    private func insertJournal(
+        model: Int64, id: String, _ c: LabelColumns, old: (columns: LabelColumns, fold: String)?, fold: String?,
         shadow: Bool
     ) throws -> Int64 {
         let row = try tx.query(
@@ -135,12 +182,64 @@ struct PGWriteRows: WriteRows {
                 old_kind, old_metrics, fold, old_fold)
             VALUES (\(writer), \(model), \(ByteBuffer.utf8(id)), \(shadow), \(c.text), \(c.kind), \(ByteBuffer.bytes(c.metrics)),
                 \(old != nil), \(old?.columns.text), \(old?.columns.kind), \(old.map { ByteBuffer.bytes($0.columns.metrics) }),
-                \(fold), \(old?.fold))
+                \(fold), \(old?.fold.isEmpty == false ? old?.fold : nil))
             RETURNING seq
             """
         ).first
         guard let seq = try row?.int64(0) else { throw StorageError.corruptRecord("label journal entry of '\(id)'") }
         return seq
+    }
+
+    /// Journals, as this writer's, the label changes other writers left for its rows (those of
+    /// one row, or all), in the order they were made; returns their folds.
+    func adoptInbox(_ key: RowKey?) throws -> [CommittedEvent] {
+        var query: PostgresQuery = """
+            DELETE FROM label_inbox WHERE owner = \(writer)
+            """
+        if let key {
+            query.sql += " AND model_id = $2 AND ext_id = $3 AND shadow = $4"
+            query.binds.append(key.model)
+            query.binds.append(ByteBuffer.utf8(key.id))
+            query.binds.append(key.shadow)
+        }
+        query.sql += """
+             RETURNING id, model_id, ext_id, shadow, label, label_kind, metrics, old_present, old_label, old_kind,
+                old_metrics, fold, old_fold
+            """
+        let rows = try tx.query(query).rows
+        guard !rows.isEmpty else { return [] }
+        var entries: [(order: Int64, row: PGRow)] = []
+        for row in rows { entries.append((try row.int64(0) ?? 0, row)) }
+        entries.sort { $0.order < $1.order }
+        var events: [CommittedEvent] = []
+        for (_, row) in entries {
+            guard let model = try row.int64(1), let id = try row.utf8(2), let shadow = try row.bool(3) else { continue }
+            let c = LabelColumns(text: try row.text(4), kind: try row.int(5), metrics: try row.bytes(6) ?? [0], ts: nil)
+            let old = try row.bool(7) == true
+                ? LabelColumns(text: try row.text(8), kind: try row.int(9), metrics: try row.bytes(10) ?? [0], ts: nil) : nil
+            let fold = try row.text(11)
+            let oldFold = try row.text(12)
+            let seq = try insertJournal(
+                model: model, id: id, c, old: old.map { ($0, oldFold ?? "") }, fold: fold, shadow: shadow)
+            guard
+                let p = try tx.query(
+                    """
+                    SELECT p.ext_id, p.ts, p.version, p.variant, p.prediction, p.payload, m.name
+                    FROM predictions p JOIN models m ON m.id = p.model_id
+                    WHERE p.model_id = \(model) AND p.ext_id = \(ByteBuffer.utf8(id)) AND p.shadow = \(shadow)
+                    """
+                ).first,
+                let name = try p.text(6),
+                let prediction = try PostgresStore.prediction(p, model: name, features: false),
+                let event = JournalEntry(seq: seq, prediction: prediction, label: c, old: old, fold: fold, oldFold: oldFold)
+                    .event(registry: context.registry, config: context.config)
+            else {
+                context.logger.error("a label change left by another replica does not decode; it is not folded", metadata: ["seq": "\(seq)"])
+                continue
+            }
+            events.append(event)
+        }
+        return events
     }
 
     func expireHeld(model: Int64, before cutoff: Int64) throws -> Int {

@@ -128,6 +128,16 @@ extension PostgresStore: BucketStore {
         }
     }
 
+    public func storedSeries() async throws -> [SeriesKey] {
+        let names = modelNames()
+        return try await reader.read("SELECT DISTINCT model_id, version, variant FROM buckets").rows.compactMap { row in
+            guard let model = try row.int64(0).flatMap({ names[$0] }), let version = try row.text(1),
+                let variant = try row.text(2)
+            else { return nil }
+            return SeriesKey(model: model, version: version, variant: variant)
+        }
+    }
+
     public func deleteBuckets(before: Int64) async throws -> Int {
         try await maintenance.transactionOffThread { tx in
             try tx.query("DELETE FROM buckets WHERE resolution = 2 AND start < \(before)").affected

@@ -33,10 +33,14 @@ extension PostgresStore {
         var results: [EventWritten] = []
         var schemas: [String: ModelSchema] = [:]
         var newIDs: [String: Int64] = [:]
+        var adopted: [CommittedEvent] = []
         do {
             try writerLink.transaction { tx in
                 try Self.lockRows(of: requests, known: known, tx)
-                var session = WriteSession(rows: PGWriteRows(tx: tx, writer: writer), context: context, knownIDs: known)
+                let rows = PGWriteRows(tx: tx, writer: writer, context: context)
+                // What other replicas left for this one folds before this group's events.
+                adopted = try rows.adoptInbox(nil)
+                var session = WriteSession(rows: rows, context: context, knownIDs: known)
                 results = try requests.map { try session.apply($0) }
                 try session.persistSchemas()
                 schemas = session.schemas
@@ -57,7 +61,7 @@ extension PostgresStore {
         }
         registry.publish(schemas.values)
         modelIDs.withLock { $0.merge(newIDs) { a, _ in a } }
-        var events = recovered
+        var events = recovered + adopted
         var handed = false
         let numbered = results.map { result -> EventWritten in
             guard case .committed(var batch) = result else { return result }

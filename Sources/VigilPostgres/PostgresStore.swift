@@ -30,6 +30,8 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
     let maintenance: PGLink
     /// Async reads, spread over `pool_size` connections.
     let readers: [PGLink]
+    /// The advisory lock that makes one replica the leader, on a connection of its own.
+    public let leadership: any Leadership
     private let nextReader = Atomic<Int>(0)
     /// Model name → row id, this replica's view (models other replicas created are added when seen).
     let modelIDs: Mutex<[String: Int64]>
@@ -70,12 +72,17 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
     }
 
     /// Every model's schema (core and entries) and row id.
-    static func loadSchemas(_ link: PGLink, config: VigilConfig, logger: Logger) throws -> (
+    static func loadSchemas(_ link: PGLink, config: VigilConfig, logger: Logger, only: [Int64]? = nil) throws -> (
         [ModelSchema], [String: Int64]
     ) {
-        let models = try link.query("SELECT id, name, schema FROM models").rows
+        let models = try link.query(
+            only.map { "SELECT id, name, schema FROM models WHERE id = ANY(\($0))" } ?? "SELECT id, name, schema FROM models"
+        ).rows
         var entries: [Int64: [SchemaRows.Entry]] = [:]
-        for row in try link.query("SELECT model_id, kind, name, detail, value FROM model_entries").rows {
+        for row in try link.query(
+            only.map { "SELECT model_id, kind, name, detail, value FROM model_entries WHERE model_id = ANY(\($0))" }
+                ?? "SELECT model_id, kind, name, detail, value FROM model_entries"
+        ).rows {
             guard let id = try row.int64(0) else { continue }
             entries[id, default: []].append(
                 (try row.int(1) ?? 0, try row.text(2) ?? "", try row.text(3) ?? "", try row.text(4) ?? ""))
@@ -109,6 +116,9 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
         self.loader = loader
         self.maintenance = maintenance
         self.readers = readers
+        leadership = PGLeadership(
+            link: PGLink(settings: settings, role: "leader", group: MultiThreadedEventLoopGroup.singleton, logger: logger),
+            replica: settings.replicaID, logger: logger)
         context = WriteContext(config: config, registry: registry, logger: logger)
         let commits = GroupCommitWriter<EventWrite, EventWritten>(maxQueuedItems: config.limits.writeQueueItems) {
             [unowned self] requests in try self.apply(requests)
@@ -127,6 +137,7 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
         }
         writer?.close()
         for link in [writerLink, loader, maintenance] + readers { link.close() }
+        (leadership as? PGLeadership)?.close()
     }
 
     func submit(_ write: EventWrite, weight: Int = 1) async throws -> EventWritten {
@@ -169,6 +180,31 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
         guard case .committed(let batch) = try await submit(.labels(labels, receivedAt: receivedAt), weight: labels.count)
         else { preconditionFailure("label write answered with another kind") }
         return batch
+    }
+
+    /// Journals and hands on the label changes other replicas left for this one's rows, and
+    /// learns the models other replicas created.
+    public func sync(at now: Int64) async throws -> CommittedBatch {
+        try await learnModels()
+        guard case .committed(let batch) = try await submit(.sync(at: now)) else {
+            preconditionFailure("sync answered with another kind")
+        }
+        return batch
+    }
+
+    /// Adds the models other replicas created (with their stored schemas) to this replica's view.
+    func learnModels() async throws {
+        let known = modelIDs.withLock { $0 }
+        let rows = try await reader.read("SELECT id, name FROM models").rows
+        var fresh: [Int64] = []
+        for row in rows {
+            guard let id = try row.int64(0), let name = try row.text(1), known[name] == nil else { continue }
+            fresh.append(id)
+        }
+        guard !fresh.isEmpty else { return }
+        let (schemas, ids) = try Self.loadSchemas(loader, config: config, logger: logger, only: fresh)
+        modelIDs.withLock { $0.merge(ids) { a, _ in a } }
+        registry.publish(schemas.filter { registry.schema($0.name) == nil })
     }
 
     public func expireLabels(at now: Int64) async throws -> Int {

@@ -24,6 +24,7 @@ package struct AppServices: Sendable {
     package let metrics: MetricsCatalog
     package let tokens: TokenAuthenticator
     package let engine: WindowEngine
+    package let leadership: any Leadership
     /// Open HTTP connections, counted by every connection's guard.
     let connections: ConnectionCounter
     /// Request body bytes held at once.
@@ -33,8 +34,10 @@ package struct AppServices: Sendable {
 
     package init(
         config: VigilConfig, store: any VigilStore, metrics: MetricsCatalog, tokens: TokenAuthenticator,
-        engine: WindowEngine, connections: Int = 512, clock: any VigilClock = SystemClock()
+        engine: WindowEngine, leadership: any Leadership = SoleLeader(replica: SQLiteStore.localWriter),
+        connections: Int = 512, clock: any VigilClock = SystemClock()
     ) {
+        self.leadership = leadership
         self.connections = ConnectionCounter(limit: connections)
         bodies = BodyBudget(limit: config.server.maxInflightBodyBytes)
         self.engine = engine
@@ -87,12 +90,13 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     let externalURL = "http://\(config.server.host):\(config.server.port)"
     let alerts = try AlertEngine(config: config, store: store, externalURL: externalURL, logger: logger)
     metrics.seedDeliveries(notifiers: config.notifiers.keys)
+    let leadership = (store as? PostgresStore)?.leadership ?? SoleLeader(replica: SQLiteStore.localWriter)
     let engine = try WindowEngine(
         config: config, events: store, buckets: store, references: store, alerts: alerts, releases: store,
-        clock: clock, logger: logger)
+        leadership: leadership, clock: clock, logger: logger)
     options.onEngine(engine)
     let services = AppServices(
-        config: config, store: store, metrics: metrics, tokens: tokens, engine: engine,
+        config: config, store: store, metrics: metrics, tokens: tokens, engine: engine, leadership: leadership,
         connections: config.server.maxConnections, clock: clock)
     var app = httpApplication(buildRouter(services), services, onListening: options.onListening, logger: logger)
     // Shut down in reverse order: the server drains in-flight requests first, then the
@@ -106,7 +110,8 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
             sender: NotificationSender(
                 client: NotificationSender.makeClient(), notifiers: config.notifiers, secrets: secrets,
                 environment: templateEnvironment, timeout: options.notificationTimeout),
-            releases: store, metrics: metrics, poll: options.outboxPoll, clock: clock, logger: logger),
+            leadership: leadership, releases: store, metrics: metrics, poll: options.outboxPoll, clock: clock,
+            logger: logger),
         EvaluationService(
             evaluator: engine.evaluator, interval: .milliseconds(config.evaluationInterval.millis), clock: clock,
             timer: options.evaluationTimer, logger: logger))
@@ -226,7 +231,8 @@ struct RouteHandlers: Sendable {
         models = ModelsController(
             config: services.config, registry: services.store.registry, references: engine.references)
         health = HealthController(
-            health: services.store, registry: services.store.registry, metrics: services.metrics,
+            health: services.store, leadership: services.leadership, registry: services.store.registry,
+            metrics: services.metrics,
             connections: services.connections, clock: services.clock, foldDepth: { engine.folds.depth },
             exposition: { engine.exposition + (engine.alerts?.exposition() ?? []) })
         windows = WindowsController(

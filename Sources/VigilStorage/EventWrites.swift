@@ -26,6 +26,9 @@ package enum EventWrite: Sendable {
     case ensureModel(String, at: Int64)
     /// A one-row write that proves the database takes writes again (readiness).
     case probe(at: Int64)
+    /// Takes on what other writers left for this one (label changes of its rows), as an
+    /// ingest write with no items.
+    case sync(at: Int64)
 }
 
 /// The writer's answer to one `EventWrite`.
@@ -35,6 +38,18 @@ package enum EventWritten: Sendable {
     case expired(Int)
     case modelID(Int64)
     case probed
+}
+
+/// Where a label change went: this writer's journal number, and changes other writers made to
+/// the same row that this writer folds first (their order is the row's order of changes).
+package struct JournalOutcome {
+    package var seq: Int64?
+    package var earlier: [CommittedEvent]
+
+    package init(seq: Int64?, earlier: [CommittedEvent] = []) {
+        self.seq = seq
+        self.earlier = earlier
+    }
 }
 
 /// A label as its columns store it: value text and kind, encoded metrics, event time.
@@ -109,12 +124,13 @@ package protocol WriteRows {
     /// Writes a label onto a stored row.
     mutating func setLabel(model: Int64, id: String, _ columns: LabelColumns, fold: String, shadow: Bool, at now: Int64)
         throws
-    /// Records a label change for the aggregates; returns its journal number, rising in this
-    /// writer's commit order.
+    /// Records a label change for the aggregates: in this writer's journal (its number rising in
+    /// this writer's commit order), or, for a row another writer stored, for that writer to fold
+    /// (then `seq` is `nil` and this writer folds nothing of it).
     mutating func journal(
         model: Int64, id: String, _ columns: LabelColumns, old: (columns: LabelColumns, fold: String)?, fold: String,
         shadow: Bool
-    ) throws -> Int64
+    ) throws -> JournalOutcome
     /// Drops labels of `model` held since before `before`; returns how many.
     mutating func expireHeld(model: Int64, before: Int64) throws -> Int
     /// Writes the readiness probe row.

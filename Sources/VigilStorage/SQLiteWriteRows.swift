@@ -115,13 +115,13 @@ struct SQLiteWriteRows: WriteRows {
     func journal(
         model: Int64, id: String, _ c: LabelColumns, old: (columns: LabelColumns, fold: String)?, fold: String,
         shadow: Bool
-    ) throws -> Int64 {
+    ) throws -> JournalOutcome {
         try hot(.journal).run([
             .int(model), .text(id), .text(c.text), .int(c.kind), .blob(c.metrics), .int(old == nil ? 0 : 1),
             .text(old?.columns.text), .int(old?.columns.kind), old.map { .blob($0.columns.metrics) } ?? .null,
             .text(fold), .text(old?.fold), .int(shadow ? 1 : 0),
         ])
-        return db.lastInsertedRowID
+        return JournalOutcome(seq: db.lastInsertedRowID)
     }
 
     func expireHeld(model: Int64, before cutoff: Int64) throws -> Int {

@@ -18,7 +18,9 @@ extension WriteSession {
         let folding = folding(label.model)
         let columns = LabelColumns(label)
         try rows.setLabel(model: model, id: label.id, columns, fold: folding.code, shadow: true, at: now)
-        let seq = try journal(model: model, label, columns, folding: folding, replacing: old, shadow: true)
+        guard let seq = try journal(model: model, label, columns, folding: folding, replacing: old, shadow: true) else {
+            return
+        }
         let event: CommittedEvent = withSchema(label.model) { s in
             .label(
                 s.admitted(label), folding: folding, prediction: s.admitted(prediction),

@@ -49,6 +49,8 @@ package struct WriteSession<Rows: WriteRows> {
         case .probe(let now):
             try rows.probe(at: now)
             return .probed
+        case .sync:
+            return .committed(CommittedBatch(outcomes: [], events: [], sequence: 0))
         }
     }
 
@@ -160,7 +162,9 @@ package struct WriteSession<Rows: WriteRows> {
         let label = try held.columns.label(id: p.id, model: p.model)
         let folding = folding(p.model)
         try rows.setLabel(model: model, id: p.id, held.columns, fold: folding.code, shadow: false, at: now)
-        let seq = try journal(model: model, label, held.columns, folding: folding, replacing: nil)
+        guard let seq = try journal(model: model, label, held.columns, folding: folding, replacing: nil) else {
+            return true
+        }
         let (foldLabel, foldPrediction) = withSchema(p.model) { ($0.admitted(label), $0.admitted(p)) }
         folds.append(.label(foldLabel, folding: folding, prediction: foldPrediction, replacing: nil, seq: seq))
         return true
@@ -217,13 +221,14 @@ package struct WriteSession<Rows: WriteRows> {
         let folding = folding(label.model)
         let columns = LabelColumns(label)
         try rows.setLabel(model: model, id: label.id, columns, fold: folding.code, shadow: false, at: now)
-        let seq = try journal(model: model, label, columns, folding: folding, replacing: old)
-        let event: CommittedEvent = withSchema(label.model) { s in
-            .label(
-                s.admitted(label), folding: folding, prediction: s.admitted(prediction),
-                replacing: old.map { (s.admitted($0.label), $0.folding) }, seq: seq)
+        if let seq = try journal(model: model, label, columns, folding: folding, replacing: old) {
+            let event: CommittedEvent = withSchema(label.model) { s in
+                .label(
+                    s.admitted(label), folding: folding, prediction: s.admitted(prediction),
+                    replacing: old.map { (s.admitted($0.label), $0.folding) }, seq: seq)
+            }
+            folds.append(event)
         }
-        folds.append(event)
         return old == nil ? \.labeled : \.replacedLabels
     }
 
@@ -242,14 +247,18 @@ package struct WriteSession<Rows: WriteRows> {
         return change
     }
 
-    /// Records a label change for the aggregates; returns its journal number.
+    /// Records a label change for the aggregates; returns its journal number, or `nil` when
+    /// the writer that stored the row folds it. Changes of the row that writer passed on to this
+    /// one are queued to fold first.
     mutating func journal(
         model: Int64, _ label: Label, _ columns: LabelColumns, folding: LabelFolding,
         replacing old: (label: Label, folding: LabelFolding)?, shadow: Bool = false
-    ) throws -> Int64 {
-        try rows.journal(
+    ) throws -> Int64? {
+        let outcome = try rows.journal(
             model: model, id: label.id, columns, old: old.map { (LabelColumns($0.label), $0.folding.code) },
             fold: folding.code, shadow: shadow)
+        folds += outcome.earlier
+        return outcome.seq
     }
 
     // MARK: - Expiry

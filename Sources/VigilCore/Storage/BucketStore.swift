@@ -16,4 +16,11 @@ public protocol BucketStore: Sendable {
     func partials(model: String, from: Int64, to: Int64) async throws -> [StoredPartial]
     /// Deletes hour partials that started before `before` (aggregate retention); returns how many.
     func deleteBuckets(before: Int64) async throws -> Int
+    /// Every series any writer has stored partials of.
+    func storedSeries() async throws -> [SeriesKey]
+}
+
+extension BucketStore {
+    /// One writer's series are those it holds in memory.
+    public func storedSeries() async throws -> [SeriesKey] { [] }
 }

@@ -38,4 +38,14 @@ public protocol EventStore: Sendable {
     func shadowPairs(model: String, from: Int64, to: Int64, limit: Int) async throws -> [ShadowPair]
     /// Deletes predictions with event time before `before` (event retention); returns how many.
     func deleteEvents(before: Int64) async throws -> Int
+    /// Takes on what other writers of shared storage left for this one (label changes of its
+    /// predictions, models they created), as a batch to fold like an ingest write's.
+    func sync(at now: Int64) async throws -> CommittedBatch
+}
+
+extension EventStore {
+    /// One writer alone has nothing to take on.
+    public func sync(at now: Int64) async throws -> CommittedBatch {
+        CommittedBatch(outcomes: [], events: [], sequence: 0)
+    }
 }

@@ -34,6 +34,22 @@ package final class AlertEngine: Sendable {
         state = Locked(State(book: AlertStateMachine(active: stored.active), planner: NotificationPlanner(log: stored.log)))
     }
 
+    /// Takes the stored alert state as it is now (a replica that became the leader continues
+    /// from what the previous leader saved). Kept in memory only: recently resolved alerts and
+    /// the last Alertmanager push, so a new leader may push once more than needed.
+    package func reload() async {
+        await evaluating.withLock {
+            do {
+                let stored = try store.loadAlertState()
+                state.withLock {
+                    $0 = State(book: AlertStateMachine(active: stored.active), planner: NotificationPlanner(log: stored.log))
+                }
+            } catch {
+                logger.error("loading alert state failed; keeping what this replica had", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// One evaluation: `report` gives the document a rule reads for a model (its window, and
     /// its version and variant when it names them).
     /// `comparison` gives a watched comparison's document.

@@ -65,6 +65,20 @@ package actor ReferenceManager {
         return try await install(model: model, rows: rows, source: .frozen, at: now)
     }
 
+    /// Installs the references other replicas stored since (uploaded there, or built by the leader).
+    package func reload() async {
+        do {
+            let stored = try store.loadReferences()
+            for (model, profile) in stored where profile.generation != self.profile(model)?.generation {
+                profiles.withLock { $0[model] = profile }
+                onChange(model, context(model))
+                logger.info("reference installed from another replica", metadata: ["model": "\(model)"])
+            }
+        } catch {
+            logger.warning("reading stored references failed", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Installs the default reference of every model that has its first `reference.first`
     /// predictions and no reference yet.
     package func buildDue(at now: Int64) async {

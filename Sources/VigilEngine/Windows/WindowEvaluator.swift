@@ -18,12 +18,15 @@ package final class WindowEvaluator: Sendable {
     private let evaluating = AsyncMutex()
     /// The last recorded verdict of each watched comparison; loaded from the log at first use.
     private let lastVerdicts = Locked<[String: String]?>(nil)
+    /// Only the leader evaluates alert rules, records verdict changes and builds default references.
+    let leadership: any Leadership
 
     init(
         config: VigilConfig, live: LiveBuckets, buckets: any BucketStore, reader: WindowReader,
         references: ReferenceManager, folds: FoldQueue, alerts: AlertEngine?, releases: (any ReleaseLog)? = nil,
-        logger: Logger
+        leadership: any Leadership = SoleLeader(replica: "local"), logger: Logger
     ) {
+        self.leadership = leadership
         self.config = config
         self.live = live
         self.buckets = buckets
@@ -41,15 +44,32 @@ package final class WindowEvaluator: Sendable {
     /// leave an unflushed tail for a restart to replay).
     package func evaluate(at now: Int64, flush shouldFlush: Bool = true) async {
         await evaluating.withLock {
+            if buckets.sharesBuckets {
+                // Label changes other replicas made to this one's predictions, folded here.
+                do {
+                    folds.enqueue(try await reader.events.sync(at: now))
+                } catch {
+                    logger.warning("taking on other replicas' changes failed; next evaluation retries", metadata: ["error": "\(error)"])
+                }
+            }
             await folds.settled()
-            await references.buildDue(at: now)
+            let (leading, gained) = await leadership.refresh()
+            if gained {
+                // Continue from the state the previous leader stored.
+                await alerts?.reload()
+                lastVerdicts.withLock { $0 = nil }
+            }
+            if buckets.sharesBuckets { await references.reload() }
+            if leading { await references.buildDue(at: now) }
             let schemas = reader.registry.snapshot()
             for (model, schema) in schemas { live.setContext(references.context(model, schema: schema), for: model) }
             live.maintain(at: now)
             let next = await snapshot(schemas: schemas, at: now)
             reader.snapshot.withLock { $0 = next }
-            await recordVerdictChanges(next.comparisons, at: now)
-            if let alerts { await triggerAlerts(alerts, next, models: schemas.keys.sorted(), at: now) }
+            if leading {
+                await recordVerdictChanges(next.comparisons, at: now)
+                if let alerts { await triggerAlerts(alerts, next, models: schemas.keys.sorted(), at: now) }
+            }
             if shouldFlush { await flush() }
         }
     }
@@ -57,7 +77,15 @@ package final class WindowEvaluator: Sendable {
     /// Every configured window of every model (all series, and each active version).
     private func snapshot(schemas: [String: ModelSchema], at now: Int64) async -> EvaluationSnapshot {
         var next = EvaluationSnapshot()
-        let series = live.seriesKeys()
+        var series = live.seriesKeys()
+        if buckets.sharesBuckets {
+            // Series only other replicas have seen are evaluated here too.
+            do {
+                series = Array(Set(series).union(try await buckets.storedSeries()))
+            } catch {
+                logger.warning("listing other replicas' series failed", metadata: ["error": "\(error)"])
+            }
+        }
         for model in schemas.keys.sorted() {
             let versions = Set(series.filter { $0.model == model && !$0.isShadow }.map(\.version)).sorted()
             for window in config.windows {
@@ -203,7 +231,13 @@ package final class WindowEvaluator: Sendable {
             live.flushed(batch)
         } catch {
             live.restore(failed: batch)
-            logger.error("aggregate flush failed", metadata: ["error": "\(error)"])
+            if error is CancellationError {
+                // Shutdown cancelled an evaluation's flush: the batch is kept, and what is not
+                // stored replays from the events at the next start.
+                logger.notice("aggregate flush cancelled by shutdown; the batch is kept")
+            } else {
+                logger.error("aggregate flush failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 

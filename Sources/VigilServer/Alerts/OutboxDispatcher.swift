@@ -12,6 +12,8 @@ struct OutboxDispatcher: Service {
 
     let store: any Outbox
     let sender: NotificationSender
+    /// Only the leader delivers; the others wait, polling, to take over.
+    var leadership: any Leadership = SoleLeader(replica: "local")
     /// Where the answers to `http` notifiers (actions such as a kill switch) are recorded.
     var releases: (any ReleaseLog)? = nil
     let metrics: MetricsCatalog
@@ -57,6 +59,10 @@ struct OutboxDispatcher: Service {
     /// no longer configured is empty.
     func deliverInOrder(_ notifier: String) async {
         while true {
+            guard leadership.isLeader else {
+                do { try await clock.sleep(for: poll) } catch { return }
+                continue
+            }
             do {
                 // A notifier waiting out its backoff sends nothing, not even a newer push.
                 if var head = try await store.outboxHead(of: notifier), head.nextAttemptAt <= clock.now {

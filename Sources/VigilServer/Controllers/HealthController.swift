@@ -5,6 +5,7 @@ import VigilCore
 /// Liveness, readiness, `/metrics` and the OpenAPI document.
 struct HealthController: Sendable {
     let health: any StorageHealth
+    let leadership: any Leadership
     let registry: ModelRegistry
     let metrics: MetricsCatalog
     let connections: ConnectionCounter
@@ -15,6 +16,11 @@ struct HealthController: Sendable {
     let exposition: @Sendable () -> [UInt8]
 
     struct Status: Encodable { var status: String }
+    struct Readiness: Encodable {
+        var status: String
+        var replica: String
+        var leader: Bool
+    }
 
     func healthz(_ request: Request, context: AppRequestContext) async throws -> Response {
         JSONResponse.make(Status(status: "ok"))
@@ -25,13 +31,14 @@ struct HealthController: Sendable {
     /// read-only, locked, I/O error).
     func readyz(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let condition = await health.unreadiness(at: clock.now) { throw condition }
-        return JSONResponse.make(Status(status: "ready"))
+        return JSONResponse.make(Readiness(status: "ready", replica: leadership.replica, leader: leadership.isLeader))
     }
 
     func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
         for schema in registry.snapshot().values {
             metrics.setPendingLabels(model: schema.name, count: schema.counts.pendingLabels)
         }
+        metrics.setLeader(replica: leadership.replica, leading: leadership.isLeader)
         metrics.setQueues(
             writer: health.queuedWrites, folds: foldDepth(), writable: health.isWritable,
             connections: connections.count)

@@ -89,6 +89,19 @@ public final class MetricsCatalog: Sendable {
         (name: "vigil_http_connections", help: "Open HTTP connections."),
     ]
 
+    /// Sets `vigil_leader{replica}`: 1 while this replica leads (DESIGN §9).
+    func setLeader(replica: String, leading: Bool) {
+        let gauge = gauges.withLock { cache in
+            if let g = cache["\u{2}leader"] { return g }
+            let g = registry.makeGauge(
+                name: "vigil_leader", labels: [("replica", replica)],
+                help: "1 while this replica leads: evaluates alert rules and delivers notifications.")
+            cache["\u{2}leader"] = g
+            return g
+        }
+        gauge.set(Double(leading ? 1 : 0))
+    }
+
     /// Sets the queue, storage and connection gauges.
     func setQueues(writer: Int, folds: Int, writable: Bool, connections: Int) {
         let values = [Double(writer), Double(folds), writable ? 1 : 0, Double(connections)]

@@ -1,0 +1,42 @@
+import Logging
+import PostgresNIO
+import Synchronization
+import VigilCore
+
+/// Leadership by a session-level PostgreSQL advisory lock held on a connection of its own.
+/// Every `refresh` asks for the lock again: the session that holds it keeps it (the lock is
+/// re-entrant); a session that died (process killed, connection lost) released it, and the
+/// next replica to ask takes it — so a leader that dies is replaced within one evaluation
+/// interval of the next replica's evaluation, at most two intervals in all.
+final class PGLeadership: Leadership {
+    static let lockKey: Int64 = 0x5649_4749_4C00_0002
+    let replica: String
+    private let link: PGLink
+    private let logger: Logger
+    private let leading = Atomic<Bool>(false)
+
+    init(link: PGLink, replica: String, logger: Logger) {
+        self.link = link
+        self.replica = replica
+        self.logger = logger
+    }
+
+    var isLeader: Bool { leading.load(ordering: .relaxed) }
+
+    func refresh() async -> (leading: Bool, gained: Bool) {
+        let was = isLeader
+        var now = false
+        do {
+            now = try await link.read("SELECT pg_try_advisory_lock(\(Self.lockKey))").first?.bool(0) == true
+        } catch {
+            logger.warning("leadership check failed; not leading until it succeeds", metadata: ["error": "\(PGFault.describe(error))"])
+        }
+        leading.store(now, ordering: .relaxed)
+        if now != was {
+            logger.notice(now ? "this replica now leads (alerts, outbox, references)" : "this replica no longer leads", metadata: ["replica": "\(replica)"])
+        }
+        return (now, now && !was)
+    }
+
+    func close() { link.close() }
+}
