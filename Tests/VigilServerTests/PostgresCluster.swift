@@ -34,6 +34,18 @@ final class PostgresCluster: Sendable {
     /// Whether the tests that need PostgreSQL run: when it is installed, and always in CI.
     static var shouldRun: Bool { binaries != nil || ProcessInfo.processInfo.environment["CI"] != nil }
 
+    /// A cluster of the caller's own (a test that restarts PostgreSQL must not take the shared
+    /// one from under the others); `stop()` ends it, and the test process's exit at the latest.
+    static func privateCluster() throws -> PostgresCluster { try PostgresCluster() }
+
+    /// Stops the server at once (SIGQUIT) and removes its directory.
+    func stop() {
+        if let pid { kill(pid, SIGQUIT) }
+        for _ in 0..<250 where pid.map({ kill($0, 0) == 0 }) == true { usleep(20_000) }
+        try? FileManager.default.removeItem(atPath: directory)
+        Self.stopDirectories.withLock { $0.removeAll { $0 == directory + "/data" } }
+    }
+
     private init() throws {
         guard let bin = Self.binaries else {
             throw Failure("PostgreSQL is not installed (apt-get install postgresql)")
@@ -133,20 +145,25 @@ final class PostgresCluster: Sendable {
     }
 
     private static func stopAtExit(dataDirectory: String) {
-        stopDirectory.withLock { $0 = dataDirectory }
+        let first = stopDirectories.withLock { dirs -> Bool in
+            defer { dirs.append(dataDirectory) }
+            return dirs.isEmpty && !exitHandlerInstalled.exchange(true, ordering: .relaxed)
+        }
+        guard first else { return }
         atexit {
-            guard let data = PostgresCluster.stopDirectory.withLock({ $0 }),
-                let text = try? String(contentsOfFile: data + "/postmaster.pid", encoding: .utf8),
-                let pid = text.split(separator: "\n").first.flatMap({ Int32($0) })
-            else { return }
-            kill(pid, SIGQUIT)
-            let parent = (data as NSString).deletingLastPathComponent
-            for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
-            try? FileManager.default.removeItem(atPath: parent)
+            for data in PostgresCluster.stopDirectories.withLock({ $0 }) {
+                guard let text = try? String(contentsOfFile: data + "/postmaster.pid", encoding: .utf8),
+                    let pid = text.split(separator: "\n").first.flatMap({ Int32($0) })
+                else { continue }
+                kill(pid, SIGQUIT)
+                for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
+                try? FileManager.default.removeItem(atPath: (data as NSString).deletingLastPathComponent)
+            }
         }
     }
 
-    private static let stopDirectory = Mutex<String?>(nil)
+    private static let stopDirectories = Mutex<[String]>([])
+    private static let exitHandlerInstalled = Atomic<Bool>(false)
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
