@@ -132,3 +132,76 @@ import VigilCore
         _ = await a.terminate()
     }
 }
+
+extension ReplicaFaultTests {
+    /// Amounts 0…99 shifted by `shift`, timestamped now (a reference or current traffic).
+    static func traffic(_ prefix: String, count: Int, shift: Double) -> String {
+        let now = Date().timeIntervalSince1970
+        return JSONWriter.string(
+            .array((0..<count).map { i in
+                .object([
+                    ("id", .string("\(prefix)\(i)")), ("model", .string("fraud")), ("timestamp", .number(now - Double(i % 60))),
+                    ("prediction", .string("ok")), ("confidence", .number(0.7)),
+                    ("features", .object([("amount", .number(Double(i % 100) + shift))])),
+                ])
+            }))
+    }
+
+    static func leads(_ vigil: VigilProcess) async -> Bool {
+        guard let answer = try? await HTTP.get("http://127.0.0.1:\(vigil.port)/readyz") else { return false }
+        return (try? JSONParser.parse(answer.body))?["leader"] == .bool(true)
+    }
+
+    @Test func anotherReplicaTakesOverWhenTheLeaderDiesWithAnAlertFiring() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let directory = try TemporaryDirectory()
+        let receiver = FaultyReceiver()
+        try await receiver.whileRunning {
+            let config = ReplicaTests.config + """
+
+                alerts:
+                  - {name: FeatureDrift, model: fraud, metric: feature_drift_psi, op: ">", threshold: 0.2, window: 1h,
+                     min_samples: 100, notify: [hook], feature: amount}
+                notifiers:
+                  hook: {type: webhook, url: "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook", send_resolved: true}
+                """
+            let a = try await ReplicaTests.replica("a", url: url, directory: directory, config: config)
+            let b = try await ReplicaTests.replica("b", url: url, directory: directory, config: config)
+            try await HTTP.eventually(.seconds(20), "one leader") {
+                let (la, lb) = (await Self.leads(a), await Self.leads(b))
+                return la != lb
+            }
+            let (leader, follower) = await Self.leads(a) ? (a, b) : (b, a)
+            let reference = try await HTTP.request(
+                .PUT, "http://127.0.0.1:\(leader.port)/v1/models/fraud/reference",
+                body: Self.traffic("r", count: 500, shift: 0))
+            #expect(reference.status == 200, "\(reference.body)")
+            // Drifted traffic, half at each replica: the leader fires and notifies once.
+            _ = try await HTTP.post("http://127.0.0.1:\(a.port)/v1/predictions", Self.traffic("a", count: 100, shift: 300))
+            _ = try await HTTP.post("http://127.0.0.1:\(b.port)/v1/predictions", Self.traffic("b", count: 100, shift: 300))
+            try await HTTP.eventually(.seconds(30), "the firing notification") {
+                receiver.posts.contains { $0.body.contains("\"status\":\"firing\"") }
+            }
+            leader.kill9()
+            // The follower takes over (within two evaluation intervals) and, once the drift is
+            // gone (a reference like the current traffic), sends the resolved notification.
+            let killedAt = ContinuousClock.now
+            try await HTTP.eventually(.seconds(20), "the follower leads") { await Self.leads(follower) }
+            #expect(ContinuousClock.now - killedAt < .seconds(5))
+            let shifted = try await HTTP.request(
+                .PUT, "http://127.0.0.1:\(follower.port)/v1/models/fraud/reference",
+                body: Self.traffic("r2", count: 500, shift: 300))
+            #expect(shifted.status == 200)
+            try await HTTP.eventually(.seconds(30), "the resolved notification") {
+                receiver.posts.contains { $0.body.contains("\"status\":\"resolved\"") }
+            }
+            let statuses = receiver.posts.compactMap { post -> String? in
+                guard case .string(let s)? = (try? JSONParser.parse(post.body))?["status"] else { return nil }
+                return s
+            }
+            // At least once, and not repeated: one firing, one resolved.
+            #expect(statuses == ["firing", "resolved"], "\(statuses)")
+            _ = await follower.terminate()
+        }
+    }
+}
