@@ -89,6 +89,22 @@ extension PostgresStore {
     /// Two replicas writing overlapping ids then wait for each other instead of deadlocking
     /// (what is left, inserts of the same new id on two replicas at once, is retried).
     static func lockRows(of requests: [EventWrite], known: [String: Int64], _ tx: PGLink.PGTransaction) throws {
+        // Models another replica created that this one has not seen yet are locked too.
+        var names = Set<String>()
+        for request in requests {
+            switch request {
+            case .labels(let labels, _): for l in labels where known[l.model] == nil { names.insert(l.model) }
+            case .predictions(let predictions, _):
+                for p in predictions where known[p.prediction.model] == nil { names.insert(p.prediction.model) }
+            default: break
+            }
+        }
+        var known = known
+        if !names.isEmpty {
+            for row in try tx.query("SELECT id, name FROM models WHERE name = ANY(\(Array(names)))").rows {
+                if let id = try row.int64(0), let name = try row.text(1) { known[name] = id }
+            }
+        }
         var labelKeys: Set<Key> = []
         var allKeys: Set<Key> = []
         for request in requests {
