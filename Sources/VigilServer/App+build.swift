@@ -62,6 +62,8 @@ public struct AppOptions: Sendable {
     public var expiryInterval: Duration = .seconds(60)
     /// Called with the window engine once it is built (tests drive evaluations through it).
     package var onEngine: @Sendable (WindowEngine) -> Void = { _ in }
+    /// Called with the store once it is open (tests that run the router alone close it themselves).
+    package var onStore: @Sendable (any VigilStore) -> Void = { _ in }
     /// How often the outbox is polled for due notifications.
     public var outboxPoll: Duration = .milliseconds(200)
     /// How long one notification delivery may take, answer included (tests shorten it).
@@ -83,6 +85,7 @@ public func buildApplication(config: VigilConfig, options: AppOptions = AppOptio
     }
     let clock = options.clock
     let store = try openStore(config, environment: options.environment, clock: clock, logger: logger)
+    options.onStore(store)
     let metrics = MetricsCatalog()
     metrics.seed(from: store.registry.snapshot().values)
     let secrets = try notifierSecrets(config, environment: options.environment)

@@ -98,8 +98,13 @@ func withEngineApp(
     options.evaluationTimer = false
     let captured = Locked<WindowEngine?>(nil)
     options.onEngine = { engine in captured.withLock { $0 = engine } }
+    // The router runs without the services, so nothing closes the store: this does, as a
+    // process's exit would (a PostgreSQL store then gives up its connections and leadership).
+    let store = Locked<(any VigilStore)?>(nil)
+    options.onStore = { opened in store.withLock { $0 = opened } }
     let app = try await buildApplication(config: config, options: options, logger: Logger(label: "test"))
     let engine = try #require(captured.withLock { $0 })
+    defer { store.withLock { $0 }?.close() }
     try await app.test(.router) { client in try await body(client, engine) }
 }
 

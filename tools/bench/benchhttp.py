@@ -26,22 +26,26 @@ def rss_mib(pid):
 class Server:
     """`vigil serve` on loopback, on a SQLite file in `work`, stopped by PID."""
 
-    def __init__(self, work, port, config=None, db="bench.db", binary=VIGIL):
-        self.work, self.port, self.db, self.binary = work, port, os.path.join(work, db), binary
+    def __init__(self, work, port, config=None, db="bench.db", binary=VIGIL, env=None):
+        """`db=None` runs without `--db` (the configuration names the storage, e.g. PostgreSQL)."""
+        self.work, self.port, self.binary, self.env = work, port, binary, env
+        self.db = os.path.join(work, db) if db else None
         self.config = None
         if config:
-            self.config = os.path.join(work, "vigil.yaml")
+            self.config = os.path.join(work, f"vigil-{port}.yaml")
             with open(self.config, "w") as f:
                 f.write(config)
         self.process = None
 
     def start(self):
         """Starts the server; returns the seconds from exec to `/readyz` answering 200."""
-        args = [self.binary, "serve", "--db", self.db, "--port", str(self.port), "--log-level", "warning"]
+        args = [self.binary, "serve", "--port", str(self.port), "--log-level", "warning"]
+        if self.db:
+            args += ["--db", self.db]
         if self.config:
             args += ["--config", self.config]
         t0 = time.perf_counter()
-        self.process = subprocess.Popen(args)
+        self.process = subprocess.Popen(args, env={**os.environ, **(self.env or {})})
         while time.perf_counter() - t0 < 120:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
