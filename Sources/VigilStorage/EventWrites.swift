@@ -100,9 +100,9 @@ package typealias StoredRow = (state: StoredLabelState, prediction: Prediction)
 /// The row operations of one write transaction of a backend. Every call runs inside the
 /// transaction the backend opened for the group; nothing is visible to readers until it commits.
 package protocol WriteRows {
-    /// Whether every live prediction looks for a held label of its id, not only while this
-    /// writer's counts say labels are held (other writers may hold some).
-    var checksHeldLabelsAlways: Bool { get }
+    /// Whether a new live prediction of `model` looks for a held label of its id; `counted` is
+    /// whether this writer's counts say the model has labels held (other writers may hold some).
+    mutating func mayHoldLabels(model: Int64, counted: Bool) throws -> Bool
     /// Inserts a model row; returns its id.
     mutating func createModel(name: String, coreJSON: String, at now: Int64) throws -> Int64
     /// Stores a prediction unless `(model, id, shadow)` is stored already; returns the new row's
@@ -140,7 +140,7 @@ package protocol WriteRows {
 }
 
 extension WriteRows {
-    package var checksHeldLabelsAlways: Bool { false }
+    package func mayHoldLabels(model: Int64, counted: Bool) throws -> Bool { counted }
 }
 
 /// What a write session reads of its store.

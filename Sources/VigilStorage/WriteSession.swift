@@ -134,10 +134,10 @@ package struct WriteSession<Rows: WriteRows> {
         }
         if p.isShadow { return try insertedShadow(p, rowID: rowID, model: model, at: receivedAt) }
         let learnClasses = learnsClasses(p.model)
-        let checkAlways = rows.checksHeldLabelsAlways
-        let (admittedAll, hasHeldLabels) = withSchema(p.model) { s in
-            (s.observe(p, learnClasses: learnClasses), checkAlways || s.counts.pendingLabels > 0)
+        let (admittedAll, counted) = withSchema(p.model) { s in
+            (s.observe(p, learnClasses: learnClasses), s.counts.pendingLabels > 0)
         }
+        let hasHeldLabels = try rows.mayHoldLabels(model: model, counted: counted)
         // The aggregates fold only what the schema admitted, so their maps obey its caps.
         folds.append(.prediction(admittedAll ? p : withSchema(p.model) { $0.admitted(p) }, rowID: rowID))
         if hasHeldLabels {
