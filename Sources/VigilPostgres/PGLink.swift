@@ -218,12 +218,16 @@ package enum PGFault {
 
     /// Whether the transaction lost a race with another replica and may simply run again.
     package static func isRetryable(_ error: any Error) -> Bool {
-        ["40001", "40P01"].contains(sqlState(error) ?? "")
+        error is RacedInsert || ["40001", "40P01"].contains(sqlState(error) ?? "")
     }
+
+    /// Another replica stored a prediction id this transaction was storing too.
+    package struct RacedInsert: Error {}
 
     /// The condition behind an error a client can wait out, with how long; `nil` for any other.
     package static func condition(of error: any Error) -> StorageUnavailable? {
         if let failure = error as? StorageUnavailable { return failure }
+        if error is RacedInsert { return StorageUnavailable(.locked, retryAfterSeconds: 1) }
         if let state = sqlState(error) {
             switch state {
             case "53100": return StorageUnavailable(.diskFull, retryAfterSeconds: 30)

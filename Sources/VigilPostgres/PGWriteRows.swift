@@ -5,10 +5,17 @@ import VigilStorage
 
 /// The PostgreSQL row operations of one write transaction of this replica's writer.
 ///
-/// A label's rows are read `FOR UPDATE`: a label for the same id arriving at another replica
-/// waits for this transaction and then reads the label it wrote, so a correction always takes
-/// back what is stored. Held labels are looked for on every live prediction, since another
-/// replica may hold one this replica's counts know nothing of.
+/// Round trips, not rows, are what a remote database charges for, so a transaction costs a
+/// few statements however many events its group holds. `prepare` locks, in one global order,
+/// the rows the group's labels will change (reading them whole, so a label's join needs no
+/// statement of its own) and the labels held for its ids, finds which prediction keys are
+/// stored already, and takes row ids and journal numbers from the sequences. Predictions,
+/// label writes, journal entries and inbox entries then collect in `pending` and are written
+/// with one statement per table (`unnest` of arrays) before anything reads them back, and
+/// before commit. A label for the same id arriving at another replica waits for this
+/// transaction and then reads the label it wrote, so a correction always takes back what is
+/// stored; two replicas inserting the same new id at once make the later insert fail on the
+/// key, and its transaction runs again (then it finds the row: a duplicate).
 ///
 /// A label change of a row another replica stored is not journalled here but left in
 /// `label_inbox` for that replica (the row's owner), which journals and folds it: each partial
@@ -19,6 +26,19 @@ struct PGWriteRows: WriteRows {
     let context: WriteContext
     /// The writer that stored each row this transaction read for a label, by id and shadow.
     private var owners: [RowKey: String] = [:]
+    /// The rows of each labelled id as `prepare` locked them (an empty list: none stored).
+    private var lockedRows: [Key: [PGRow]] = [:]
+    /// Ids whose rows this transaction changed since it locked them (read again, not from `lockedRows`).
+    private var touched: Set<Key> = []
+    /// Ids whose predictions this transaction stored.
+    private var inserted: Set<Key> = []
+    /// Prediction keys stored before this transaction or by it.
+    private var stored: Set<RowKey> = []
+    /// Row ids and journal numbers taken from the sequences, ascending, not used yet.
+    private var freeRowIDs: ArraySlice<Int64> = []
+    private var freeSeqs: ArraySlice<Int64> = []
+    private var labelsInGroup = 0
+    private var pending = Pending()
 
     struct RowKey: Hashable {
         var model: Int64
@@ -26,10 +46,119 @@ struct PGWriteRows: WriteRows {
         var shadow: Bool
     }
 
+    struct Key: Hashable {
+        var model: Int64
+        var id: String
+    }
+
     init(tx: PGLink.PGTransaction, writer: String, context: WriteContext) {
         self.tx = tx
         self.writer = writer
         self.context = context
+    }
+
+    /// Readies the transaction for `requests`: resolves models other replicas created, locks
+    /// (in key order) the prediction rows of labelled ids and the held labels of every id,
+    /// notes which prediction keys are stored, and takes row ids for the group's predictions.
+    /// Two replicas writing overlapping ids wait for each other here instead of deadlocking.
+    mutating func prepare(for requests: [EventWrite], known: [String: Int64]) throws {
+        var names = Set<String>()
+        for request in requests {
+            switch request {
+            case .labels(let labels, _): for l in labels where known[l.model] == nil { names.insert(l.model) }
+            case .predictions(let predictions, _):
+                for p in predictions where known[p.prediction.model] == nil { names.insert(p.prediction.model) }
+            default: break
+            }
+        }
+        var known = known
+        if !names.isEmpty {
+            for row in try tx.query("SELECT id, name FROM models WHERE name = ANY(\(Array(names)))").rows {
+                if let id = try row.int64(0), let name = try row.text(1) { known[name] = id }
+            }
+        }
+        var labelKeys: Set<Key> = []
+        var predictionKeys: Set<Key> = []
+        var predictions = 0
+        for request in requests {
+            switch request {
+            case .labels(let labels, _):
+                labelsInGroup += labels.count
+                for l in labels {
+                    guard let m = known[l.model] else { continue }
+                    labelKeys.insert(Key(model: m, id: l.id))
+                }
+            case .predictions(let batch, _):
+                predictions += batch.count
+                for p in batch {
+                    guard let m = known[p.prediction.model] else { continue }
+                    predictionKeys.insert(Key(model: m, id: p.prediction.id))
+                }
+            default: break
+            }
+        }
+        if !labelKeys.isEmpty {
+            let keys = Array(labelKeys)
+            for key in keys { lockedRows[key] = [] }
+            for row in try tx.query(
+                """
+                SELECT p.labeled_at, p.label, p.label_kind, p.label_metrics, p.label_fold, p.shadow, p.ts, p.version,
+                    p.variant, p.prediction, p.payload, p.writer, p.model_id, p.ext_id
+                FROM predictions p
+                JOIN unnest(\(keys.map(\.model)), \(keys.map { ByteBuffer.utf8($0.id) })) AS k(m, e)
+                    ON p.model_id = k.m AND p.ext_id = k.e
+                ORDER BY p.model_id, p.ext_id, p.shadow FOR UPDATE OF p
+                """
+            ).rows {
+                guard let m = try row.int64(12), let e = try row.utf8(13) else { continue }
+                lockedRows[Key(model: m, id: e), default: []].append(row)
+                stored.insert(RowKey(model: m, id: e, shadow: try row.bool(5) == true))
+            }
+        }
+        let allKeys = Array(labelKeys.union(predictionKeys))
+        if !allKeys.isEmpty {
+            try tx.query(
+                """
+                SELECT 1 FROM pending_labels h
+                JOIN unnest(\(allKeys.map(\.model)), \(allKeys.map { ByteBuffer.utf8($0.id) })) AS k(m, e)
+                    ON h.model_id = k.m AND h.ext_id = k.e
+                ORDER BY h.model_id, h.ext_id FOR UPDATE OF h
+                """)
+        }
+        let unread = Array(predictionKeys.subtracting(labelKeys))
+        if !unread.isEmpty {
+            for row in try tx.query(
+                """
+                SELECT p.model_id, p.ext_id, p.shadow FROM predictions p
+                JOIN unnest(\(unread.map(\.model)), \(unread.map { ByteBuffer.utf8($0.id) })) AS k(m, e)
+                    ON p.model_id = k.m AND p.ext_id = k.e
+                """
+            ).rows {
+                guard let m = try row.int64(0), let e = try row.utf8(1), let shadow = try row.bool(2) else { continue }
+                stored.insert(RowKey(model: m, id: e, shadow: shadow))
+            }
+        }
+        if predictions > 0 { freeRowIDs = try take(predictions, from: "predictions", column: "id") }
+    }
+
+    /// `count` numbers of the identity sequence of `table.column`, ascending.
+    private func take(_ count: Int, from table: String, column: String) throws -> ArraySlice<Int64> {
+        var query = PostgresQuery(unsafeSQL: "SELECT nextval(pg_get_serial_sequence('\(table)', '\(column)')) FROM generate_series(1, $1)")
+        query.binds.append(count)
+        return ArraySlice(try tx.query(query).rows.compactMap { try $0.int64(0) }.sorted())
+    }
+
+    private mutating func nextRowID() throws -> Int64 {
+        if freeRowIDs.isEmpty { freeRowIDs = try take(16, from: "predictions", column: "id") }
+        return freeRowIDs.removeFirst()
+    }
+
+    private mutating func nextSeq() throws -> Int64 {
+        if freeSeqs.isEmpty {
+            freeSeqs = try take(max(16, labelsInGroup), from: "label_journal", column: "seq")
+            labelsInGroup = 0
+        }
+        return freeSeqs.removeFirst()
     }
 
     func createModel(name: String, coreJSON: String, at now: Int64) throws -> Int64 {
@@ -64,30 +193,37 @@ struct PGWriteRows: WriteRows {
         return held.contains(model)
     }
 
-    func insertPrediction(model: Int64, _ prepared: PreparedPrediction, receivedAt: Int64) throws -> Int64? {
+    mutating func insertPrediction(model: Int64, _ prepared: PreparedPrediction, receivedAt: Int64) throws -> Int64? {
         let p = prepared.prediction
-        let row = try tx.query(
-            """
-            INSERT INTO predictions (writer, model_id, ext_id, shadow, ts, received_at, version, variant, prediction, payload)
-            VALUES (\(writer), \(model), \(ByteBuffer.utf8(p.id)), \(p.isShadow), \(p.timestamp), \(receivedAt), \(p.version),
-                    \(p.variant), \(prepared.outputText), \(ByteBuffer.bytes(prepared.payload)))
-            ON CONFLICT DO NOTHING RETURNING id
-            """
-        ).first
-        return try row?.int64(0)
+        guard stored.insert(RowKey(model: model, id: p.id, shadow: p.isShadow)).inserted else { return nil }
+        touched.insert(Key(model: model, id: p.id))
+        inserted.insert(Key(model: model, id: p.id))
+        let rowID = try nextRowID()
+        pending.predictions.append(
+            (rowID, model, p.id, p.isShadow, p.timestamp, receivedAt, p.version, p.variant ?? "", prepared.outputText,
+             prepared.payload))
+        return rowID
     }
 
     mutating func labelRows(model: Int64, for label: Label) throws -> (live: StoredRow?, shadow: StoredRow?) {
+        let key = Key(model: model, id: label.id)
+        let rows: [PGRow]
+        if let locked = lockedRows[key], !touched.contains(key) {
+            rows = locked
+        } else {
+            try flush()
+            rows = try tx.query(
+                """
+                SELECT labeled_at, label, label_kind, label_metrics, label_fold, shadow, ts, version, variant, prediction,
+                    payload, writer
+                FROM predictions WHERE model_id = \(model) AND ext_id = \(ByteBuffer.utf8(label.id))
+                ORDER BY shadow FOR UPDATE
+                """
+            ).rows
+        }
         var live: StoredRow?
         var shadow: StoredRow?
-        for row in try tx.query(
-            """
-            SELECT labeled_at, label, label_kind, label_metrics, label_fold, shadow, ts, version, variant, prediction, payload,
-                writer
-            FROM predictions WHERE model_id = \(model) AND ext_id = \(ByteBuffer.utf8(label.id))
-            ORDER BY shadow FOR UPDATE
-            """
-        ).rows {
+        for row in rows {
             let state = try Self.labelState(row, for: label)
             guard let ts = try row.int64(6), let version = try row.text(7), let output = try row.text(9),
                 let payload = try row.bytes(10),
@@ -110,6 +246,7 @@ struct PGWriteRows: WriteRows {
     }
 
     mutating func shadowLabelState(model: Int64, for label: Label) throws -> StoredLabelState? {
+        try flush()
         guard
             let row = try tx.query(
                 """
@@ -122,8 +259,9 @@ struct PGWriteRows: WriteRows {
         return try Self.labelState(row, for: label)
     }
 
-    func liveLabel(model: Int64, id: String) throws -> LabelColumns? {
-        try tx.query(
+    mutating func liveLabel(model: Int64, id: String) throws -> LabelColumns? {
+        try flush()
+        return try tx.query(
             """
             SELECT label, label_kind, label_metrics, label_ts FROM predictions
             WHERE model_id = \(model) AND ext_id = \(ByteBuffer.utf8(id)) AND NOT shadow AND labeled_at IS NOT NULL
@@ -161,57 +299,47 @@ struct PGWriteRows: WriteRows {
             """)
     }
 
-    func setLabel(model: Int64, id: String, _ c: LabelColumns, fold: String, shadow: Bool, at now: Int64) throws {
-        try tx.query(
-            """
-            UPDATE predictions SET label = \(c.text), label_kind = \(c.kind), label_metrics = \(ByteBuffer.bytes(c.metrics)),
-                label_ts = \(c.ts), labeled_at = \(now), label_fold = \(fold)
-            WHERE model_id = \(model) AND ext_id = \(ByteBuffer.utf8(id)) AND shadow = \(shadow)
-            """)
+    mutating func setLabel(model: Int64, id: String, _ c: LabelColumns, fold: String, shadow: Bool, at now: Int64) throws {
+        touched.insert(Key(model: model, id: id))
+        // A later write to the same row replaces this one whole (one statement updates a row once).
+        pending.labels[RowKey(model: model, id: id, shadow: shadow)] = (c, fold, now, pending.labels.count)
     }
 
     mutating func journal(
         model: Int64, id: String, _ c: LabelColumns, old: (columns: LabelColumns, fold: String)?, fold: String,
         shadow: Bool
     ) throws -> JournalOutcome {
-        let owner = owners[RowKey(model: model, id: id, shadow: shadow)] ?? writer
+        let rowKey = RowKey(model: model, id: id, shadow: shadow)
+        let owner = owners[rowKey] ?? writer
         guard owner == writer else {
-            try tx.query(
-                """
-                INSERT INTO label_inbox (owner, written_by, model_id, ext_id, shadow, label, label_kind, metrics, old_present,
-                    old_label, old_kind, old_metrics, fold, old_fold)
-                VALUES (\(owner), \(writer), \(model), \(ByteBuffer.utf8(id)), \(shadow), \(c.text), \(c.kind),
-                    \(ByteBuffer.bytes(c.metrics)), \(old != nil), \(old?.columns.text), \(old?.columns.kind),
-                    \(old.map { ByteBuffer.bytes($0.columns.metrics) }), \(fold), \(old?.fold))
-                """)
+            pending.inbox.append(
+                Pending.Change(owner: owner, model: model, id: id, shadow: shadow, label: c, old: old?.columns, fold: fold, oldFold: old?.fold))
             return JournalOutcome(seq: nil)
         }
-        // Changes other replicas made to this row before this one come first, in their order.
-        let earlier = try adoptInbox(PGWriteRows.RowKey(model: model, id: id, shadow: shadow))
+        // Changes other replicas made to this row come first, in their order. `adoptInbox(nil)`
+        // took those of every row `prepare` locked (no other change can reach a locked row), and
+        // a row this transaction stored has none; any other row looks for its own.
+        let key = Key(model: model, id: id)
+        let earlier = lockedRows[key] != nil || inserted.contains(key)
+            ? [] : try adoptInbox(rowKey)
         return JournalOutcome(seq: try insertJournal(model: model, id: id, c, old: old, fold: fold, shadow: shadow), earlier: earlier)
     }
 
-    private func insertJournal(
+    private mutating func insertJournal(
         model: Int64, id: String, _ c: LabelColumns, old: (columns: LabelColumns, fold: String)?, fold: String?,
         shadow: Bool
     ) throws -> Int64 {
-        let row = try tx.query(
-            """
-            INSERT INTO label_journal (writer, model_id, ext_id, shadow, label, label_kind, metrics, old_present, old_label,
-                old_kind, old_metrics, fold, old_fold)
-            VALUES (\(writer), \(model), \(ByteBuffer.utf8(id)), \(shadow), \(c.text), \(c.kind), \(ByteBuffer.bytes(c.metrics)),
-                \(old != nil), \(old?.columns.text), \(old?.columns.kind), \(old.map { ByteBuffer.bytes($0.columns.metrics) }),
-                \(fold), \(old?.fold.isEmpty == false ? old?.fold : nil))
-            RETURNING seq
-            """
-        ).first
-        guard let seq = try row?.int64(0) else { throw StorageError.corruptRecord("label journal entry of '\(id)'") }
+        let seq = try nextSeq()
+        pending.journal.append(
+            Pending.Change(
+                seq: seq, model: model, id: id, shadow: shadow, label: c, old: old?.columns, fold: fold,
+                oldFold: old?.fold.isEmpty == false ? old?.fold : nil))
         return seq
     }
 
     /// Journals, as this writer's, the label changes other writers left for its rows (those of
     /// one row, or all), in the order they were made; returns their folds.
-    func adoptInbox(_ key: RowKey?) throws -> [CommittedEvent] {
+    mutating func adoptInbox(_ key: RowKey?) throws -> [CommittedEvent] {
         var query: PostgresQuery = """
             DELETE FROM label_inbox WHERE owner = \(writer)
             """
@@ -225,11 +353,32 @@ struct PGWriteRows: WriteRows {
              RETURNING id, model_id, ext_id, shadow, label, label_kind, metrics, old_present, old_label, old_kind,
                 old_metrics, fold, old_fold
             """
-        let rows = try tx.query(query).rows
-        guard !rows.isEmpty else { return [] }
         var entries: [(order: Int64, row: PGRow)] = []
-        for row in rows { entries.append((try row.int64(0) ?? 0, row)) }
+        for row in try tx.query(query).rows { entries.append((try row.int64(0) ?? 0, row)) }
+        guard !entries.isEmpty else { return [] }
         entries.sort { $0.order < $1.order }
+        // The predictions they change, in one statement.
+        try flush()
+        var keys: [RowKey] = []
+        for (_, row) in entries {
+            guard let model = try row.int64(1), let id = try row.utf8(2), let shadow = try row.bool(3) else { continue }
+            keys.append(RowKey(model: model, id: id, shadow: shadow))
+        }
+        var predictions: [RowKey: Prediction] = [:]
+        let unique = Array(Set(keys))
+        for p in try tx.query(
+            """
+            SELECT p.ext_id, p.ts, p.version, p.variant, p.prediction, p.payload, m.name, p.model_id, p.shadow
+            FROM predictions p JOIN models m ON m.id = p.model_id
+            JOIN unnest(\(unique.map(\.model)), \(unique.map { ByteBuffer.utf8($0.id) }), \(unique.map(\.shadow))) AS k(m, e, s)
+                ON p.model_id = k.m AND p.ext_id = k.e AND p.shadow = k.s
+            """
+        ).rows {
+            guard let name = try p.text(6), let model = try p.int64(7), let shadow = try p.bool(8),
+                let prediction = try PostgresStore.prediction(p, model: name, features: false)
+            else { continue }
+            predictions[RowKey(model: model, id: prediction.id, shadow: shadow)] = prediction
+        }
         var events: [CommittedEvent] = []
         for (_, row) in entries {
             guard let model = try row.int64(1), let id = try row.utf8(2), let shadow = try row.bool(3) else { continue }
@@ -240,16 +389,7 @@ struct PGWriteRows: WriteRows {
             let oldFold = try row.text(12)
             let seq = try insertJournal(
                 model: model, id: id, c, old: old.map { ($0, oldFold ?? "") }, fold: fold, shadow: shadow)
-            guard
-                let p = try tx.query(
-                    """
-                    SELECT p.ext_id, p.ts, p.version, p.variant, p.prediction, p.payload, m.name
-                    FROM predictions p JOIN models m ON m.id = p.model_id
-                    WHERE p.model_id = \(model) AND p.ext_id = \(ByteBuffer.utf8(id)) AND p.shadow = \(shadow)
-                    """
-                ).first,
-                let name = try p.text(6),
-                let prediction = try PostgresStore.prediction(p, model: name, features: false),
+            guard let prediction = predictions[RowKey(model: model, id: id, shadow: shadow)],
                 let event = JournalEntry(seq: seq, prediction: prediction, label: c, old: old, fold: fold, oldFold: oldFold)
                     .event(registry: context.registry, config: context.config)
             else {
@@ -283,6 +423,107 @@ struct PGWriteRows: WriteRows {
                 ON CONFLICT (model_id, kind, name, detail) DO UPDATE SET value = EXCLUDED.value
                 """)
         }
+    }
+
+    /// Writes what collected in `pending`: before a statement reads predictions, and before commit.
+    mutating func flush() throws {
+        if !pending.predictions.isEmpty { try flushPredictions() }
+        if !pending.labels.isEmpty { try flushLabels() }
+        if !pending.journal.isEmpty { try flushChanges(pending.journal, into: "label_journal") }
+        if !pending.inbox.isEmpty { try flushChanges(pending.inbox, into: "label_inbox") }
+        pending = Pending()
+    }
+
+    private func flushPredictions() throws {
+        // In key order, as `prepare` locks: two replicas inserting the same new ids wait, not deadlock.
+        let rows = pending.predictions.sorted { a, b in
+            if a.model != b.model { return a.model < b.model }
+            if a.id != b.id { return a.id.utf8.lexicographicallyPrecedes(b.id.utf8) }
+            return !a.shadow && b.shadow
+        }
+        do {
+            try tx.query(
+                """
+                INSERT INTO predictions (id, writer, model_id, ext_id, shadow, ts, received_at, version, variant, prediction, payload)
+                OVERRIDING SYSTEM VALUE
+                SELECT i, \(writer), m, e, s, t, r, v, NULLIF(va, ''), o, pl
+                FROM unnest(\(rows.map(\.rowID)), \(rows.map(\.model)), \(rows.map { ByteBuffer.utf8($0.id) }), \(rows.map(\.shadow)),
+                    \(rows.map(\.ts)), \(rows.map(\.receivedAt)), \(rows.map(\.version)), \(rows.map(\.variant)),
+                    \(rows.map(\.output)), \(rows.map { ByteBuffer.bytes($0.payload) }))
+                    AS u(i, m, e, s, t, r, v, va, o, pl)
+                """)
+        } catch where PGFault.sqlState(error) == "23505" {
+            // Another replica stored one of these ids since `prepare` looked: run again (it is a duplicate then).
+            throw PGFault.RacedInsert()
+        }
+    }
+
+    private func flushLabels() throws {
+        let rows = pending.labels.sorted { $0.value.order < $1.value.order }
+        let c = rows.map(\.value.columns)
+        try tx.query(
+            """
+            UPDATE predictions p SET label = CASE WHEN u.lp THEN u.l END, label_kind = CASE WHEN u.kp THEN u.k::integer END,
+                label_metrics = u.mt, label_ts = CASE WHEN u.tp THEN u.t END, labeled_at = u.a, label_fold = u.f
+            FROM unnest(\(rows.map(\.key.model)), \(rows.map { ByteBuffer.utf8($0.key.id) }), \(rows.map(\.key.shadow)),
+                \(c.map { $0.text ?? "" }), \(c.map { $0.text != nil }), \(c.map { $0.kind ?? 0 }), \(c.map { $0.kind != nil }),
+                \(c.map { ByteBuffer.bytes($0.metrics) }), \(c.map { $0.ts ?? 0 }), \(c.map { $0.ts != nil }),
+                \(rows.map(\.value.at)), \(rows.map(\.value.fold)))
+                AS u(m, e, s, l, lp, k, kp, mt, t, tp, a, f)
+            WHERE p.model_id = u.m AND p.ext_id = u.e AND p.shadow = u.s
+            """)
+    }
+
+    /// Journal entries (with their numbers) or inbox entries (numbered by insertion, in order).
+    private func flushChanges(_ changes: [Pending.Change], into table: String) throws {
+        let journal = table == "label_journal"
+        let c = changes.map(\.label)
+        let o = changes.map(\.old)
+        try tx.query(
+            """
+            INSERT INTO \(unescaped: table) (\(unescaped: journal ? "seq, writer" : "owner, written_by"), model_id, ext_id, shadow,
+                label, label_kind, metrics, old_present, old_label, old_kind, old_metrics, fold, old_fold)
+            \(unescaped: journal ? "OVERRIDING SYSTEM VALUE" : "")
+            SELECT \(unescaped: journal ? "q, w" : "w, b"), m, e, s, CASE WHEN lp THEN l END,
+                CASE WHEN kp THEN k::integer END, mt, op, CASE WHEN op AND olp THEN ol END,
+                CASE WHEN op AND okp THEN ok::integer END, CASE WHEN op THEN om END, CASE WHEN fp THEN f END,
+                CASE WHEN ofp THEN ofo END
+            FROM unnest(\(changes.map(\.seq)), \(changes.map { journal ? writer : $0.owner }), \(changes.map { _ in writer }),
+                \(changes.map(\.model)),
+                \(changes.map { ByteBuffer.utf8($0.id) }), \(changes.map(\.shadow)),
+                \(c.map { $0.text ?? "" }), \(c.map { $0.text != nil }), \(c.map { $0.kind ?? 0 }), \(c.map { $0.kind != nil }),
+                \(c.map { ByteBuffer.bytes($0.metrics) }), \(o.map { $0 != nil }),
+                \(o.map { $0?.text ?? "" }), \(o.map { $0?.text != nil }), \(o.map { $0?.kind ?? 0 }), \(o.map { $0?.kind != nil }),
+                \(o.map { ByteBuffer.bytes($0?.metrics ?? []) }), \(changes.map { $0.fold ?? "" }), \(changes.map { $0.fold != nil }),
+                \(changes.map { $0.oldFold ?? "" }), \(changes.map { $0.oldFold != nil }))
+                WITH ORDINALITY AS u(q, w, b, m, e, s, l, lp, k, kp, mt, op, ol, olp, ok, okp, om, f, fp, ofo, ofp, n)
+            ORDER BY n
+            """)
+    }
+
+    /// What this transaction wrote that is not in the database yet.
+    struct Pending {
+        typealias Row = (
+            rowID: Int64, model: Int64, id: String, shadow: Bool, ts: Int64, receivedAt: Int64, version: String,
+            variant: String, output: String, payload: [UInt8]
+        )
+        /// A label journal entry (`seq`) or an inbox entry for the row's `owner`.
+        struct Change {
+            var seq: Int64 = 0
+            var owner: String = ""
+            var model: Int64
+            var id: String
+            var shadow: Bool
+            var label: LabelColumns
+            var old: LabelColumns?
+            var fold: String?
+            var oldFold: String?
+        }
+        var predictions: [Row] = []
+        /// The label each row holds at the end of the transaction, and when it was first written.
+        var labels: [RowKey: (columns: LabelColumns, fold: String, at: Int64, order: Int)] = [:]
+        var journal: [Change] = []
+        var inbox: [Change] = []
     }
 
     /// A label's columns from a row with `label, label_kind, metrics, ts`.

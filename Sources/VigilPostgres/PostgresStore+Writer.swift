@@ -36,13 +36,14 @@ extension PostgresStore {
         var adopted: [CommittedEvent] = []
         do {
             try writerLink.transaction { tx in
-                try Self.lockRows(of: requests, known: known, tx)
-                let rows = PGWriteRows(tx: tx, writer: writer, context: context)
+                var rows = PGWriteRows(tx: tx, writer: writer, context: context)
+                try rows.prepare(for: requests, known: known)
                 // What other replicas left for this one folds before this group's events.
                 adopted = try rows.adoptInbox(nil)
                 var session = WriteSession(rows: rows, context: context, knownIDs: known)
                 results = try requests.map { try session.apply($0) }
                 try session.persistSchemas()
+                try session.rows.flush()
                 schemas = session.schemas
                 newIDs = session.newIDs
             }
@@ -82,72 +83,6 @@ extension PostgresStore {
             committed.withLock { $0.ambiguous = true }
         }
         return numbered
-    }
-
-    /// Locks, in one global order (model, id), the stored rows the group's labels and
-    /// predictions will change: prediction rows of labelled ids and held labels of every id.
-    /// Two replicas writing overlapping ids then wait for each other instead of deadlocking
-    /// (what is left, inserts of the same new id on two replicas at once, is retried).
-    static func lockRows(of requests: [EventWrite], known: [String: Int64], _ tx: PGLink.PGTransaction) throws {
-        // Models another replica created that this one has not seen yet are locked too.
-        var names = Set<String>()
-        for request in requests {
-            switch request {
-            case .labels(let labels, _): for l in labels where known[l.model] == nil { names.insert(l.model) }
-            case .predictions(let predictions, _):
-                for p in predictions where known[p.prediction.model] == nil { names.insert(p.prediction.model) }
-            default: break
-            }
-        }
-        var known = known
-        if !names.isEmpty {
-            for row in try tx.query("SELECT id, name FROM models WHERE name = ANY(\(Array(names)))").rows {
-                if let id = try row.int64(0), let name = try row.text(1) { known[name] = id }
-            }
-        }
-        var labelKeys: Set<Key> = []
-        var allKeys: Set<Key> = []
-        for request in requests {
-            switch request {
-            case .labels(let labels, _):
-                for l in labels {
-                    guard let m = known[l.model] else { continue }
-                    labelKeys.insert(Key(model: m, id: l.id))
-                }
-            case .predictions(let predictions, _):
-                for p in predictions {
-                    guard let m = known[p.prediction.model] else { continue }
-                    allKeys.insert(Key(model: m, id: p.prediction.id))
-                }
-            default: break
-            }
-        }
-        allKeys.formUnion(labelKeys)
-        if !labelKeys.isEmpty {
-            let keys = Array(labelKeys)
-            try tx.query(
-                """
-                SELECT 1 FROM predictions p
-                JOIN unnest(\(keys.map(\.model)), \(keys.map { ByteBuffer.utf8($0.id) })) AS k(m, e)
-                    ON p.model_id = k.m AND p.ext_id = k.e
-                ORDER BY p.model_id, p.ext_id, p.shadow FOR UPDATE OF p
-                """)
-        }
-        if !allKeys.isEmpty {
-            let keys = Array(allKeys)
-            try tx.query(
-                """
-                SELECT 1 FROM pending_labels h
-                JOIN unnest(\(keys.map(\.model)), \(keys.map { ByteBuffer.utf8($0.id) })) AS k(m, e)
-                    ON h.model_id = k.m AND h.ext_id = k.e
-                ORDER BY h.model_id, h.ext_id FOR UPDATE OF h
-                """)
-        }
-    }
-
-    struct Key: Hashable {
-        var model: Int64
-        var id: String
     }
 
     /// Remembers the newest row id and journal number handed to the engine.

@@ -148,6 +148,46 @@ import VigilStorage
         }
     }
 
+    @Test func theSameNewIdsAtTwoReplicasAtOnceAreStoredOnce() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let a = try Self.open(url, replica: "a")
+        let b = try Self.open(url, replica: "b")
+        defer {
+            a.close()
+            b.close()
+        }
+        _ = try await a.ingest(predictions: [prediction("seed")], receivedAt: Self.t0)
+        // The same new ids, in opposite orders and batches, at both replicas at once: one of
+        // each pair of inserts waits for the other's transaction and runs again (a duplicate then).
+        let ids = (0..<300).map { "n\($0)" }
+        func send(_ store: PostgresStore, _ order: [String]) async throws -> [(String, ItemOutcome, Bool)] {
+            var out: [(String, ItemOutcome, Bool)] = []
+            for chunk in stride(from: 0, to: order.count, by: 50).map({ Array(order[$0..<min($0 + 50, order.count)]) }) {
+                let batch = try await store.ingest(predictions: chunk.map { prediction($0) }, receivedAt: Self.t0 + 1)
+                let folded = Set(batch.events.compactMap { e -> String? in
+                    if case .prediction(let p, _) = e { return p.id }
+                    return nil
+                })
+                for (id, outcome) in zip(chunk, batch.outcomes) { out.append((id, outcome, folded.contains(id))) }
+            }
+            return out
+        }
+        async let fromA = send(a, ids)
+        async let fromB = send(b, ids.reversed())
+        let all = try await fromA + fromB
+        for id in ids {
+            let outcomes = all.filter { $0.0 == id }
+            #expect(outcomes.filter { $0.1 == .accepted }.count == 1, "\(id): \(outcomes.map(\.1))")
+            #expect(outcomes.filter { $0.1 == .duplicate }.count == 1, "\(id)")
+            // Folded exactly where it was accepted.
+            #expect(outcomes.allSatisfy { ($0.1 == .accepted) == $0.2 }, "\(id)")
+        }
+        // Twice in one request: the first is stored, the second is a duplicate.
+        let twice = try await b.ingest(predictions: [prediction("t1"), prediction("t1")], receivedAt: Self.t0 + 2)
+        #expect(twice.outcomes == [.accepted, .duplicate])
+        #expect(twice.events.count == 1)
+    }
+
     @Test func partialsAndWatermarksArePerWriterAndReadsMergeAll() async throws {
         let url = try PostgresCluster.shared().createDatabase()
         let a = try Self.open(url, replica: "a")
