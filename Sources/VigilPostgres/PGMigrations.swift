@@ -33,11 +33,23 @@ enum PGMigrations {
                 """
                 CREATE TABLE model_entries (
                     model_id bigint NOT NULL,
+                    writer text NOT NULL,
                     kind integer NOT NULL,
                     name text NOT NULL,
                     detail text NOT NULL DEFAULT '',
                     value text NOT NULL,
-                    PRIMARY KEY (model_id, kind, name, detail)
+                    PRIMARY KEY (model_id, writer, kind, name, detail)
+                )
+                """,
+                // Each writer's learned schema (core and entries, with its counts) in rows of its
+                // own: no two replicas ever write the same schema row, so their transactions never
+                // wait for each other there. `models.schema` is the core a model was created with.
+                """
+                CREATE TABLE model_cores (
+                    model_id bigint NOT NULL,
+                    writer text NOT NULL,
+                    schema text NOT NULL,
+                    PRIMARY KEY (model_id, writer)
                 )
                 """,
                 """

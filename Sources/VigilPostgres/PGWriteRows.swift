@@ -414,15 +414,24 @@ struct PGWriteRows: WriteRows {
     }
 
     func writeSchema(_ schema: inout ModelSchema, id: Int64) throws {
-        try tx.query("UPDATE models SET schema = \(try SchemaRows.coreJSON(schema)) WHERE id = \(id)")
-        for e in try SchemaRows.takeChangedEntries(&schema) {
-            try tx.query(
-                """
-                INSERT INTO model_entries (model_id, kind, name, detail, value)
-                VALUES (\(id), \(e.kind), \(e.name), \(e.detail), \(e.value))
-                ON CONFLICT (model_id, kind, name, detail) DO UPDATE SET value = EXCLUDED.value
-                """)
-        }
+        try tx.query(
+            """
+            INSERT INTO model_cores (model_id, writer, schema) VALUES (\(id), \(writer), \(try SchemaRows.coreJSON(schema)))
+            ON CONFLICT (model_id, writer) DO UPDATE SET schema = EXCLUDED.schema
+            """)
+        var seen = Set<String>()
+        // One row per key (a statement may upsert a row only once), the last kept.
+        let entries = try SchemaRows.takeChangedEntries(&schema).reversed()
+            .filter { seen.insert("\($0.kind)\u{0}\($0.name)\u{0}\($0.detail)").inserted }
+        guard !entries.isEmpty else { return }
+        try tx.query(
+            """
+            INSERT INTO model_entries (model_id, writer, kind, name, detail, value)
+            SELECT \(id), \(writer), k, n, d, v
+            FROM unnest(\(entries.map(\.kind)), \(entries.map(\.name)), \(entries.map(\.detail)), \(entries.map(\.value)))
+                AS u(k, n, d, v)
+            ON CONFLICT (model_id, writer, kind, name, detail) DO UPDATE SET value = EXCLUDED.value
+            """)
     }
 
     /// Writes what collected in `pending`: before a statement reads predictions, and before commit.

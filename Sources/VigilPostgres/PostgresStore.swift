@@ -62,7 +62,7 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
             throw PostgresSettings.Invalid(
                 description: "cannot open the PostgreSQL database \(settings): \(PGFault.describe(error))")
         }
-        let (schemas, ids) = try loadSchemas(loader, config: config, logger: logger)
+        let (schemas, ids) = try loadSchemas(loader, writer: settings.replicaID, config: config, logger: logger)
         let store = PostgresStore(
             settings: settings, config: config, registry: ModelRegistry(schemas), modelIDs: ids, clock: clock,
             logger: logger, writer: link("writer"), loader: loader, maintenance: link("maintenance"),
@@ -71,18 +71,30 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
         return store
     }
 
-    /// Every model's schema (core and entries) and row id.
-    static func loadSchemas(_ link: PGLink, config: VigilConfig, logger: Logger, only: [Int64]? = nil) throws -> (
-        [ModelSchema], [String: Int64]
-    ) {
-        let models = try link.query(
-            only.map { "SELECT id, name, schema FROM models WHERE id = ANY(\($0))" } ?? "SELECT id, name, schema FROM models"
-        ).rows
+    /// Every model's schema as `writer` learned it, and its row id: that writer's core (or the
+    /// one the model was created with) and entries, with the entries only other writers learned
+    /// (so every replica knows every feature, class and group, and keeps counting its own).
+    static func loadSchemas(_ link: PGLink, writer: String, config: VigilConfig, logger: Logger, only: [Int64]? = nil)
+        throws -> ([ModelSchema], [String: Int64])
+    {
+        var modelsQuery: PostgresQuery = """
+            SELECT m.id, m.name, coalesce(c.schema, m.schema) FROM models m
+            LEFT JOIN model_cores c ON c.model_id = m.id AND c.writer = \(writer)
+            """
+        var entriesQuery: PostgresQuery = """
+            SELECT DISTINCT ON (model_id, kind, name, detail) model_id, kind, name, detail, value FROM model_entries
+            """
+        if let only {
+            modelsQuery.sql += " WHERE m.id = ANY($2)"
+            modelsQuery.binds.append(only)
+            entriesQuery.sql += " WHERE model_id = ANY($1)"
+            entriesQuery.binds.append(only)
+        }
+        entriesQuery.sql += " ORDER BY model_id, kind, name, detail, writer = $\(entriesQuery.binds.count + 1) DESC"
+        entriesQuery.binds.append(writer)
+        let models = try link.query(modelsQuery).rows
         var entries: [Int64: [SchemaRows.Entry]] = [:]
-        for row in try link.query(
-            only.map { "SELECT model_id, kind, name, detail, value FROM model_entries WHERE model_id = ANY(\($0))" }
-                ?? "SELECT model_id, kind, name, detail, value FROM model_entries"
-        ).rows {
+        for row in try link.query(entriesQuery).rows {
             guard let id = try row.int64(0) else { continue }
             entries[id, default: []].append(
                 (try row.int(1) ?? 0, try row.text(2) ?? "", try row.text(3) ?? "", try row.text(4) ?? ""))
@@ -202,7 +214,7 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
             fresh.append(id)
         }
         guard !fresh.isEmpty else { return }
-        let (schemas, ids) = try Self.loadSchemas(loader, config: config, logger: logger, only: fresh)
+        let (schemas, ids) = try Self.loadSchemas(loader, writer: writer, config: config, logger: logger, only: fresh)
         modelIDs.withLock { $0.merge(ids) { a, _ in a } }
         registry.publish(schemas.filter { registry.schema($0.name) == nil })
     }

@@ -188,6 +188,30 @@ import VigilStorage
         #expect(twice.events.count == 1)
     }
 
+    @Test func eachReplicaKeepsItsOwnLearnedSchemaAndKnowsEveryonesEntries() async throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let a = try Self.open(url, replica: "a")
+        let b = try Self.open(url, replica: "b")
+        _ = try await a.ingest(predictions: (0..<3).map { prediction("a\($0)") }, receivedAt: Self.t0)
+        _ = try await b.ingest(predictions: (0..<5).map { prediction("b\($0)", output: "ok") }, receivedAt: Self.t0)
+        a.close()
+        b.close()
+        // Reopened: each replica counts what it stored (no replica overwrote another's counts),
+        // and knows the class only the other one saw.
+        let a2 = try Self.open(url, replica: "a")
+        let b2 = try Self.open(url, replica: "b")
+        defer {
+            a2.close()
+            b2.close()
+        }
+        let schemaA = try #require(a2.registry.schema("fraud"))
+        let schemaB = try #require(b2.registry.schema("fraud"))
+        #expect(schemaA.counts.predictions == 3)
+        #expect(schemaB.counts.predictions == 5)
+        #expect(Set(schemaA.classes.keys) == ["fraud", "ok"])
+        #expect(schemaA.classes["fraud"] == 3 && schemaB.classes["ok"] == 5)
+    }
+
     @Test func partialsAndWatermarksArePerWriterAndReadsMergeAll() async throws {
         let url = try PostgresCluster.shared().createDatabase()
         let a = try Self.open(url, replica: "a")
