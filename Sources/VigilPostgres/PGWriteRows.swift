@@ -401,6 +401,45 @@ struct PGWriteRows: WriteRows {
         return events
     }
 
+    /// Takes up to `limit` held labels whose live prediction is stored: left by two replicas'
+    /// transactions that ran at once, one holding the label while the other stored its
+    /// prediction, each blind to the other. Rows another replica is sweeping are skipped. A held
+    /// label whose prediction has a label already is older than that label (which arrived after
+    /// the prediction was stored) and is dropped, not joined over it.
+    mutating func takeJoinableHeldLabels(limit: Int) throws -> [Label] {
+        let rows = try tx.query(
+            """
+            SELECT h.model_id, h.ext_id, h.label, h.label_kind, h.metrics, h.ts, m.name, p.labeled_at IS NULL
+            FROM pending_labels h
+            JOIN predictions p ON p.model_id = h.model_id AND p.ext_id = h.ext_id AND NOT p.shadow
+            JOIN models m ON m.id = h.model_id
+            ORDER BY h.model_id, h.ext_id LIMIT \(limit) FOR UPDATE OF h SKIP LOCKED
+            """
+        ).rows
+        guard !rows.isEmpty else { return [] }
+        var models: [Int64] = []
+        var ids: [ByteBuffer] = []
+        var labels: [Label] = []
+        for row in rows {
+            guard let model = try row.int64(0), let id = try row.utf8(1), let name = try row.text(6) else { continue }
+            models.append(model)
+            ids.append(ByteBuffer.utf8(id))
+            guard try row.bool(7) == true else { continue }
+            let columns = LabelColumns(text: try row.text(2), kind: try row.int(3), metrics: try row.bytes(4) ?? [0], ts: try row.int64(5))
+            if let label = try? columns.label(id: id, model: name) {
+                labels.append(label)
+            } else {
+                context.logger.error("a held label does not decode; it is dropped", metadata: ["model": "\(name)"])
+            }
+        }
+        try tx.query(
+            """
+            DELETE FROM pending_labels h USING unnest(\(models), \(ids)) AS k(m, e)
+            WHERE h.model_id = k.m AND h.ext_id = k.e
+            """)
+        return labels
+    }
+
     func expireHeld(model: Int64, before cutoff: Int64) throws -> Int {
         try tx.query("DELETE FROM pending_labels WHERE model_id = \(model) AND received_at < \(cutoff)").affected
     }

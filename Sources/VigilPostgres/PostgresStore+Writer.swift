@@ -41,7 +41,14 @@ extension PostgresStore {
                 // What other replicas left for this one folds before this group's events.
                 adopted = try rows.adoptInbox(nil)
                 var session = WriteSession(rows: rows, context: context, knownIDs: known)
-                results = try requests.map { try session.apply($0) }
+                results = try requests.map { request in
+                    // Each evaluation's sync also joins labels left held beside their prediction.
+                    guard case .sync(let now) = request else { return try session.apply(request) }
+                    let held = try session.rows.takeJoinableHeldLabels(limit: 1_000)
+                    guard !held.isEmpty else { return try session.apply(request) }
+                    logger.info("held labels whose prediction another replica stored meanwhile are joined", metadata: ["labels": "\(held.count)"])
+                    return try session.apply(.labels(held, receivedAt: now))
+                }
                 try session.persistSchemas()
                 try session.rows.flush()
                 schemas = session.schemas
