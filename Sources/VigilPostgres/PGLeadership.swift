@@ -23,11 +23,34 @@ final class PGLeadership: Leadership {
 
     var isLeader: Bool { leading.load(ordering: .relaxed) }
 
+    /// The advisory-lock namespace of replica ids (the two-key form, apart from the leader's key).
+    static let identitySpace: Int32 = 0x5649_4701
+
+    /// Takes this replica id's lock for this process's session, so two live processes can never
+    /// write under one id (their watermarks would cross); `false` when another process holds it.
+    func claimIdentity() throws -> Bool {
+        try link.query("SELECT pg_try_advisory_lock(\(Self.identitySpace), hashtext(\(replica)))").first?.bool(0) == true
+    }
+
     func refresh() async -> (leading: Bool, gained: Bool) {
         let was = isLeader
         var now = false
         do {
-            now = try await link.read("SELECT pg_try_advisory_lock(\(Self.lockKey))").first?.bool(0) == true
+            // The id's lock again first (a session that reconnected lost both): without it, no lead.
+            let row = try await link.read(
+                """
+                SELECT CASE WHEN pg_try_advisory_lock(\(Self.identitySpace), hashtext(\(replica)))
+                    THEN pg_try_advisory_lock(\(Self.lockKey)) END
+                """
+            ).first
+            switch try row?.bool(0) {
+            case true?: now = true
+            case false?: now = false
+            case nil:
+                logger.error(
+                    "another live vigil process holds this replica id; give every replica its own (storage.postgres.replica_id_env)",
+                    metadata: ["replica": "\(replica)"])
+            }
         } catch {
             logger.warning("leadership check failed; not leading until it succeeds", metadata: ["error": "\(PGFault.describe(error))"])
         }

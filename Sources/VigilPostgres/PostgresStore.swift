@@ -67,7 +67,22 @@ public final class PostgresStore: EventStore, StorageHealth, Sendable {
             settings: settings, config: config, registry: ModelRegistry(schemas), modelIDs: ids, clock: clock,
             logger: logger, writer: link("writer"), loader: loader, maintenance: link("maintenance"),
             readers: (0..<settings.poolSize).map { link("reader-\($0)") })
-        try store.recoverCommitted()
+        do {
+            guard try (store.leadership as? PGLeadership)?.claimIdentity() == true else {
+                store.close()
+                throw PostgresSettings.Invalid(
+                    description:
+                        "replica id '\(settings.replicaID)' is in use by another live vigil process on this database; give every replica its own id (storage.postgres.replica_id_env)"
+                )
+            }
+            try store.recoverCommitted()
+        } catch let invalid as PostgresSettings.Invalid {
+            throw invalid
+        } catch {
+            store.close()
+            throw PostgresSettings.Invalid(
+                description: "cannot open the PostgreSQL database \(settings): \(PGFault.describe(error))")
+        }
         return store
     }
 

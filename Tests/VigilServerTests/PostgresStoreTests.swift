@@ -45,6 +45,18 @@ import VigilStorage
         #expect(throws: PostgresSettings.Invalid.self) { try Self.open(url).close() }
     }
 
+    @Test func aReplicaIdInUseByALiveProcessIsRefused() throws {
+        let url = try PostgresCluster.shared().createDatabase()
+        let first = try Self.open(url, replica: "a")
+        let error = #expect(throws: PostgresSettings.Invalid.self) { try Self.open(url, replica: "a").close() }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("in use by another live vigil process"))
+        let other = try Self.open(url, replica: "b")
+        other.close()
+        first.close()
+        // Once that process is gone, the id is free again.
+        try Self.open(url, replica: "a").close()
+    }
+
     @Test func predictionsAreIdempotentAndLabelsJoinOrWait() async throws {
         let url = try PostgresCluster.shared().createDatabase()
         let store = try Self.open(url)
