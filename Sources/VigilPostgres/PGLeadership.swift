@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Logging
 import PostgresNIO
 import Synchronization
@@ -28,8 +30,17 @@ final class PGLeadership: Leadership {
 
     /// Takes this replica id's lock for this process's session, so two live processes can never
     /// write under one id (their watermarks would cross); `false` when another process holds it.
-    func claimIdentity() throws -> Bool {
-        try link.query("SELECT pg_try_advisory_lock(\(Self.identitySpace), hashtext(\(replica)))").first?.bool(0) == true
+    /// A process that has just stopped may still hold it for a moment (its server process exits
+    /// after the connection closes), so the claim is tried for up to `patience` seconds.
+    func claimIdentity(patience: Double = 3) throws -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(patience * 1e9)
+        while true {
+            let claimed = try link.query(
+                "SELECT pg_try_advisory_lock(\(Self.identitySpace), hashtext(\(replica)))"
+            ).first?.bool(0) == true
+            if claimed || DispatchTime.now().uptimeNanoseconds >= deadline { return claimed }
+            usleep(100_000)
+        }
     }
 
     func refresh() async -> (leading: Bool, gained: Bool) {
@@ -61,5 +72,5 @@ final class PGLeadership: Leadership {
         return (now, now && !was)
     }
 
-    func close() { link.close() }
+    func close() { link.close(releasingAdvisoryLocks: true) }
 }

@@ -140,12 +140,19 @@ package final class PGLink: Sendable {
         if let open = current.withLock({ $0 }) { Self.discard(open) }
     }
 
-    package func close() {
+    /// Closes the connection, waiting for it. With `releasingAdvisoryLocks`, its session's
+    /// advisory locks are released first, so another connection can take them at once (a closed
+    /// connection's server process releases them only as it exits, a moment later).
+    package func close(releasingAdvisoryLocks: Bool = false) {
         let old = current.withLock { c -> PostgresConnection? in
             defer { c = nil }
             return c
         }
         guard let old else { return }
+        if releasingAdvisoryLocks, !old.isClosed {
+            let unlocking: EventLoopFuture<PostgresQueryResult> = old.query("SELECT pg_advisory_unlock_all()", logger: logger)
+            _ = try? unlocking.wait()
+        }
         let closing: EventLoopFuture<Void> = old.close()
         _ = try? closing.wait()
     }
