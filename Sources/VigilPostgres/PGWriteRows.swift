@@ -30,8 +30,8 @@ struct PGWriteRows: WriteRows {
     private var lockedRows: [Key: [PGRow]] = [:]
     /// Ids whose rows this transaction changed since it locked them (read again, not from `lockedRows`).
     private var touched: Set<Key> = []
-    /// Ids whose predictions this transaction stored.
-    private var inserted: Set<Key> = []
+    /// Prediction keys (id and shadow) this transaction stored.
+    private var inserted: Set<RowKey> = []
     /// Prediction keys stored before this transaction or by it.
     private var stored: Set<RowKey> = []
     /// Row ids and journal numbers taken from the sequences, ascending, not used yet.
@@ -197,7 +197,7 @@ struct PGWriteRows: WriteRows {
         let p = prepared.prediction
         guard stored.insert(RowKey(model: model, id: p.id, shadow: p.isShadow)).inserted else { return nil }
         touched.insert(Key(model: model, id: p.id))
-        inserted.insert(Key(model: model, id: p.id))
+        inserted.insert(RowKey(model: model, id: p.id, shadow: p.isShadow))
         let rowID = try nextRowID()
         pending.predictions.append(
             (rowID, model, p.id, p.isShadow, p.timestamp, receivedAt, p.version, p.variant ?? "", prepared.outputText,
@@ -320,7 +320,7 @@ struct PGWriteRows: WriteRows {
         // took those of every row `prepare` locked (no other change can reach a locked row), and
         // a row this transaction stored has none; any other row looks for its own.
         let key = Key(model: model, id: id)
-        let earlier = lockedRows[key] != nil || inserted.contains(key)
+        let earlier = lockedRows[key] != nil || inserted.contains(rowKey)
             ? [] : try adoptInbox(rowKey)
         return JournalOutcome(seq: try insertJournal(model: model, id: id, c, old: old, fold: fold, shadow: shadow), earlier: earlier)
     }
@@ -407,13 +407,15 @@ struct PGWriteRows: WriteRows {
     /// label whose prediction has a label already is older than that label (which arrived after
     /// the prediction was stored) and is dropped, not joined over it.
     mutating func takeJoinableHeldLabels(limit: Int) throws -> [Label] {
+        // Labels this group wrote are in the table first, so `labeled_at` below sees them.
+        try flush()
         let rows = try tx.query(
             """
             SELECT h.model_id, h.ext_id, h.label, h.label_kind, h.metrics, h.ts, m.name, p.labeled_at IS NULL
             FROM pending_labels h
             JOIN predictions p ON p.model_id = h.model_id AND p.ext_id = h.ext_id AND NOT p.shadow
             JOIN models m ON m.id = h.model_id
-            ORDER BY h.model_id, h.ext_id LIMIT \(limit) FOR UPDATE OF h SKIP LOCKED
+            ORDER BY h.model_id, h.ext_id LIMIT \(limit) FOR UPDATE OF h, p SKIP LOCKED
             """
         ).rows
         guard !rows.isEmpty else { return [] }
@@ -568,7 +570,7 @@ struct PGWriteRows: WriteRows {
             var oldFold: String?
         }
         var predictions: [Row] = []
-        /// The label each row holds at the end of the transaction, and when it was first written.
+        /// The label each row holds at the end of the transaction, and when it was last written.
         var labels: [RowKey: (columns: LabelColumns, fold: String, at: Int64, order: Int)] = [:]
         var journal: [Change] = []
         var inbox: [Change] = []

@@ -55,8 +55,9 @@ extension PostgresStore {
                 newIDs = session.newIDs
             }
         } catch {
-            if PGFault.isConnectionLevel(error) {
-                // The COMMIT may have happened: the next write looks for its rows first.
+            // The COMMIT may have happened (the next write looks for its rows first); and events
+            // recovered for this group but not handed on are recovered again by the next one.
+            if PGFault.isConnectionLevel(error) || !recovered.isEmpty {
                 committed.withLock { $0.ambiguous = true }
             }
             throw error

@@ -234,25 +234,29 @@ import VigilStorage
             b.close()
         }
         _ = try await a.ingest(predictions: [prediction("seed")], receivedAt: Self.t0)
-        // What two transactions in flight at once leave: b holds labels for o1 and o2 while a
-        // stores their predictions without seeing them (the held rows are set aside meanwhile).
-        _ = try await b.ingest(labels: [label("o1", "fraud"), label("o2", "fraud")], receivedAt: Self.t0 + 1)
+        // What two transactions in flight at once leave: b holds labels for o1, o2 and o3 while
+        // a stores their predictions without seeing them (the held rows are set aside meanwhile).
+        _ = try await b.ingest(labels: ["o1", "o2", "o3"].map { label($0, "fraud") }, receivedAt: Self.t0 + 1)
         _ = try cluster.psql(url, "CREATE TABLE aside AS SELECT * FROM pending_labels; DELETE FROM pending_labels")
-        let stored = try await a.ingest(predictions: [prediction("o1", output: "ok"), prediction("o2", output: "ok")], receivedAt: Self.t0 + 2)
-        #expect(stored.events.count == 2)
+        let stored = try await a.ingest(predictions: ["o1", "o2", "o3"].map { prediction($0, output: "ok") }, receivedAt: Self.t0 + 2)
+        #expect(stored.events.count == 3)
         // o2 gets a newer label after its prediction, then the race's held rows appear.
         _ = try await a.ingest(labels: [label("o2", "ok")], receivedAt: Self.t0 + 3)
         _ = try cluster.psql(url, "INSERT INTO pending_labels SELECT * FROM aside")
-        // The next sync joins o1's held label (a folds it: its own row) and drops o2's older one.
-        let synced = try await a.sync(at: Self.t0 + 4)
-        let joined = synced.events.compactMap { e -> String? in
-            if case .label(let l, _, _, _, _) = e { return "\(l.id)=\(l.value.map { "\($0)" } ?? "-")" }
-            return nil
+        // One group: o3's newer label, then the sync, which joins o1's held label (a folds it:
+        // its own row) and drops o2's and o3's older ones (o3's newer label is this group's own).
+        let results = try a.apply([.labels([label("o3", "ok")], receivedAt: Self.t0 + 4), .sync(at: Self.t0 + 4)])
+        let joined = results.flatMap { result -> [String] in
+            guard case .committed(let batch) = result else { return [] }
+            return batch.events.compactMap { e -> String? in
+                if case .label(let l, _, _, _, _) = e { return "\(l.id)=\(l.value.map { "\($0)" } ?? "-")" }
+                return nil
+            }
         }
-        #expect(joined.count == 1 && joined.first?.hasPrefix("o1=") == true, "\(joined)")
+        #expect(joined.count == 2 && joined.first?.hasPrefix("o3=") == true && joined.last?.hasPrefix("o1=") == true, "\(joined)")
         let labels = try cluster.psql(
-            url, "SELECT convert_from(ext_id, 'UTF8') || '=' || label FROM predictions WHERE ext_id IN ('o1', 'o2') ORDER BY 1")
-        #expect(labels.split(separator: "\n") == ["o1=fraud", "o2=ok"])
+            url, "SELECT convert_from(ext_id, 'UTF8') || '=' || label FROM predictions WHERE ext_id IN ('o1', 'o2', 'o3') ORDER BY 1")
+        #expect(labels.split(separator: "\n") == ["o1=fraud", "o2=ok", "o3=ok"])
         #expect(try cluster.psql(url, "SELECT count(*) FROM pending_labels").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
         // Nothing is left for b's sync.
         #expect(try await b.sync(at: Self.t0 + 5).events.isEmpty)
