@@ -83,14 +83,23 @@ import VigilStats
 
     /// Where two documents disagree beyond the statistics' tolerances (README, exactness): the
     /// KS statistic and Wasserstein distance merged from per-replica sketches are within the
-    /// sketches' error of one stream's (D within 2ε = 0.033, W within 15% (ε·range or less here), p-values following
-    /// D); every other number equal to 1e-9 relative (float sums in another order); all else equal.
-    static func differences(_ x: JSONValue, _ y: JSONValue, path: String = "", key: String = "") -> [String] {
+    /// sketches' error of one stream's (D within 2ε = 0.033; W within the sum of the two
+    /// documents' `wasserstein_bound`s, each value being within its bound of the exact distance,
+    /// or 15% where no bound is stated; p-values following D); every other number equal to 1e-9
+    /// relative (float sums in another order); all else equal.
+    static func differences(
+        _ x: JSONValue, _ y: JSONValue, path: String = "", key: String = "", bound: Double? = nil
+    ) -> [String] {
         switch (x, y) {
         case (.object(let a), .object(let b)):
             let keysA = a.members.map(\.key)
             guard keysA == b.members.map(\.key) else { return ["\(path): keys \(keysA) vs \(b.members.map(\.key))"] }
-            return zip(a.members, b.members).flatMap { differences($0.value, $1.value, path: path + "." + $0.key, key: $0.key) }
+            let bounds = [x, y].compactMap { $0["wasserstein_bound"]?.numberValue }
+            return zip(a.members, b.members).flatMap {
+                differences(
+                    $0.value, $1.value, path: path + "." + $0.key, key: $0.key,
+                    bound: $0.key == "wasserstein" && bounds.count == 2 ? bounds[0] + bounds[1] : nil)
+            }
         case (.array(let a), .array(let b)):
             guard a.count == b.count else { return ["\(path): \(a.count) vs \(b.count) items"] }
             return zip(a, b).enumerated().flatMap { differences($1.0, $1.1, path: path + "[\($0)]", key: key) }
@@ -99,7 +108,8 @@ import VigilStats
             switch key {
             case "statistic": tolerance = 0.033
             case "p_value", "p_value_interval", "p_value_adjusted": tolerance = 0.15
-            case "wasserstein", "wasserstein_bound": tolerance = 0.15 * max(abs(a), abs(b))
+            case "wasserstein": tolerance = bound ?? 0.15 * max(abs(a), abs(b))
+            case "wasserstein_bound": tolerance = 0.15 * max(abs(a), abs(b))
             default: tolerance = max(1e-12, 1e-9 * max(abs(a), abs(b)))
             }
             return abs(a - b) <= tolerance ? [] : ["\(path): \(a) vs \(b)"]
