@@ -20,6 +20,9 @@ package final class PGLink: Sendable {
     let logger: Logger
     private let group: any EventLoopGroup
     private let current = Mutex<PostgresConnection?>(nil)
+    /// Set by `close`: a call after it fails rather than open a connection nothing would close
+    /// (one that took the leadership's locks again would hold them for a process that stopped).
+    private let closed = Atomic<Bool>(false)
     /// Held across a whole synchronous call, so blocking callers take turns.
     private let turn = Mutex<Void>(())
     private static let ids = Atomic<Int>(0)
@@ -45,20 +48,33 @@ package final class PGLink: Sendable {
     /// The open connection, or a new one.
     private func connection() throws -> PostgresConnection {
         if let c = current.withLock({ $0 }), !c.isClosed { return c }
+        try refuseIfClosed()
         let fresh = try connect().wait()
-        current.withLock { $0 = fresh }
-        return fresh
+        return try keep(fresh)
     }
 
     private func connection() async throws -> PostgresConnection {
         if let c = current.withLock({ $0 }), !c.isClosed { return c }
+        try refuseIfClosed()
         let fresh = try await connect().get()
-        let kept = current.withLock { c -> PostgresConnection in
+        return try keep(fresh)
+    }
+
+    private func refuseIfClosed() throws {
+        if closed.load(ordering: .acquiring) { throw StorageUnavailable(.shuttingDown, retryAfterSeconds: 5) }
+    }
+
+    /// Makes `fresh` the current connection, unless another call opened one meanwhile (that one
+    /// is kept) or `close` ran meanwhile (then `fresh` is closed and the call fails).
+    private func keep(_ fresh: PostgresConnection) throws -> PostgresConnection {
+        let kept = current.withLock { c -> PostgresConnection? in
+            if closed.load(ordering: .acquiring) { return nil }
             if let c, !c.isClosed { return c }
             c = fresh
             return fresh
         }
         if kept !== fresh { Self.discard(fresh) }
+        guard let kept else { throw StorageUnavailable(.shuttingDown, retryAfterSeconds: 5) }
         return kept
     }
 
@@ -140,11 +156,12 @@ package final class PGLink: Sendable {
         if let open = current.withLock({ $0 }) { Self.discard(open) }
     }
 
-    /// Closes the connection, waiting for it. With `releasingAdvisoryLocks`, its session's
+    /// Closes the connection, waiting for it; later calls fail (`shutting_down`). With `releasingAdvisoryLocks`, its session's
     /// advisory locks are released first, so another connection can take them at once (a closed
     /// connection's server process releases them only as it exits, a moment later).
     package func close(releasingAdvisoryLocks: Bool = false) {
         let old = current.withLock { c -> PostgresConnection? in
+            closed.store(true, ordering: .releasing)
             defer { c = nil }
             return c
         }

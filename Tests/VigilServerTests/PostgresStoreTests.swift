@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import Testing
 import VigilCore
 import VigilStorage
@@ -45,15 +46,23 @@ import VigilStorage
         #expect(throws: PostgresSettings.Invalid.self) { try Self.open(url).close() }
     }
 
-    @Test func aReplicaIdInUseByALiveProcessIsRefused() throws {
+    @Test func aReplicaIdInUseByALiveProcessIsRefused() async throws {
         let url = try PostgresCluster.shared().createDatabase()
         let first = try Self.open(url, replica: "a")
         let error = #expect(throws: PostgresSettings.Invalid.self) { try Self.open(url, replica: "a").close() }
         #expect("\(error.map { "\($0)" } ?? "")".contains("in use by another live vigil process"))
         let other = try Self.open(url, replica: "b")
-        other.close()
+        let identities = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = \(PGLeadership.identitySpace)"
+        #expect(try other.loader.query(PostgresQuery(unsafeSQL: identities)).first?.int(0) == 2)
+        // A store that closes releases its id before it disconnects (no wait for its server
+        // process to exit), so the id is free the moment `close` returns.
         first.close()
-        // Once that process is gone, the id is free again.
+        #expect(try other.loader.query(PostgresQuery(unsafeSQL: identities)).first?.int(0) == 1)
+        // A leadership check still in flight after `close` does not connect again (and take
+        // the id and the lead for a process that stopped).
+        #expect(await first.leadership.refresh().leading == false)
+        #expect(try other.loader.query(PostgresQuery(unsafeSQL: identities)).first?.int(0) == 1)
+        other.close()
         try Self.open(url, replica: "a").close()
     }
 
