@@ -52,7 +52,10 @@ import VigilStorage
         let error = #expect(throws: PostgresSettings.Invalid.self) { try Self.open(url, replica: "a").close() }
         #expect("\(error.map { "\($0)" } ?? "")".contains("in use by another live vigil process"))
         let other = try Self.open(url, replica: "b")
-        let identities = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = \(PGLeadership.identitySpace)"
+        let identities = """
+            SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = \(PGLeadership.identitySpace)
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """
         #expect(try other.loader.query(PostgresQuery(unsafeSQL: identities)).first?.int(0) == 2)
         // A store that closes releases its id before it disconnects (no wait for its server
         // process to exit), so the id is free the moment `close` returns.
