@@ -182,6 +182,13 @@ extension ReplicaFaultTests {
             try await HTTP.eventually(.seconds(30), "the firing notification") {
                 receiver.posts.contains { $0.body.contains("\"status\":\"firing\"") }
             }
+            // Killed once the delivery is settled in the outbox. (Killed between the receiver's
+            // answer and that settlement, the next leader sends the same firing again: at least
+            // once, by design — CI once caught that window.)
+            try await HTTP.eventually(.seconds(10), "the firing notification settled") {
+                (try? PostgresCluster.shared().psql(url, "SELECT count(*) FROM outbox WHERE state = 0"))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+            }
             leader.kill9()
             // The follower takes over (within two evaluation intervals) and, once the drift is
             // gone (a reference like the current traffic), sends the resolved notification.
